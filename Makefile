@@ -1,0 +1,42 @@
+# Mastering Image Segmentation with Deep Learning — the two commands are `make lab` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SHARED_DATA := $(abspath ../shared/data)
+# Tests use the sample datasets beside the repository as a local download mirror when present.
+ifneq ($(wildcard $(SHARED_DATA)/SOURCES.md),)
+export COURSE_DATA_MIRROR ?= $(SHARED_DATA)
+endif
+PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+
+.PHONY: help env lab test test-unit test-notebooks notebooks check-notebooks doctor bench checkpoints clean
+
+help:            ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+env:             ## create/refresh .venv (reused when requirements are unchanged)
+	@VENV=$(VENV) PYTHON=$(PYTHON) bash tools/ensure-env.sh
+
+lab: env         ## install what is missing and open the course in JupyterLab
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: env        ## install what is missing and run every test (unit + nbval over notebooks/ and solutions/)
+	$(PY) -m pytest tests notebooks solutions $(PYTEST_NB) --durations=25
+
+test-unit: env   ## unit tests only
+	$(PY) -m pytest tests
+
+test-notebooks: env  ## nbval over notebooks/ and solutions/ only
+	$(PY) -m pytest notebooks solutions $(PYTEST_NB) --durations=25
+
+notebooks: env   ## regenerate learner notebooks from solutions/ (refuses to overwrite edited ones)
+	$(PY) -m course_lib build-notebooks
+
+check-notebooks: env  ## fail if notebooks/ drifted from solutions/
+	$(PY) -m course_lib build-notebooks --check
+
+doctor: env      ## the pre-flight check every learner runs before a workshop
+	$(PY) -m course_lib doctor
+
+clean:           ## remove caches (keeps .venv)
+	rm -rf .pytest_cache **/__pycache__ .ipynb_checkpoints

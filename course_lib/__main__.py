@@ -1,0 +1,78 @@
+"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import repo_root
+
+__all__ = ["main"]
+
+
+def _build(args: argparse.Namespace) -> int:
+    from . import authoring
+
+    root = Path(args.root)
+    solutions, notebooks = root / "solutions", root / "notebooks"
+    if args.check:
+        problems = authoring.check_notebooks(solutions, notebooks)
+        for p in problems:
+            print(f"DRIFT {p}")
+        if problems:
+            print(f"build-notebooks --check: {len(problems)} problem(s).")
+            return 1
+        print(f"build-notebooks --check: notebooks/ matches solutions/ ({len(list(solutions.glob('*.ipynb')))} notebooks).")
+        return 0
+    report = authoring.build_notebooks(solutions, notebooks, args.names or None, force=args.force)
+    for path in report.written:
+        print(f"wrote     {path}")
+    for path in report.unchanged:
+        print(f"unchanged {path}")
+    for path in report.refused:
+        print(f"KEPT      {path}: it has edits of yours; pass --force to overwrite it (copy your work elsewhere first).")
+    return 1 if report.refused else 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from . import authoring
+
+    paths = [Path(p) for p in args.paths] or sorted((Path(args.root) / "solutions").glob("*.ipynb"))
+    for path in authoring.clean_in_place(paths):
+        print(f"cleaned {path}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(quick=args.quick)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m course_lib``."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib", description="Tools of the image-segmentation course.")
+    parser.add_argument("--root", default=str(repo_root()), help="course repository root (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-notebooks", help="write notebooks/ from solutions/")
+    p.add_argument("names", nargs="*", help="only these notebooks, e.g. 00_welcome")
+    p.add_argument("--check", action="store_true", help="exit 1 if notebooks/ differs from what solutions/ generate")
+    p.add_argument("--force", action="store_true", help="overwrite learner notebooks even if they were edited")
+    p.set_defaults(func=_build)
+
+    p = sub.add_parser("clean-notebooks", help="strip outputs and execution counts (default: solutions/*.ipynb)")
+    p.add_argument("paths", nargs="*")
+    p.set_defaults(func=_clean)
+
+    p = sub.add_parser("doctor", help="pre-flight check: versions, device, speed, data cache")
+    p.add_argument("--quick", action="store_true", help="skip the timed benchmark")
+    p.set_defaults(func=_doctor)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The pre-flight check every learner runs before a workshop: ``python -m course_lib doctor``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from .config import DATA_DIR_ENV, data_dir, repo_root
+
+__all__ = ["Finding", "requirements", "check_python", "check_packages", "benchmark", "check_data_cache", "run_doctor",
+           "REFERENCE_IMAGES_PER_S", "REFERENCE_TRAINING_MINUTES"]
+
+# Measured on the course's reference machine (2 cores, no GPU) with ``benchmark()``: images/s of a
+# training step of the benchmark network at 64x64, batch 16.
+REFERENCE_IMAGES_PER_S = 300.0
+# Minutes of model training in the whole course on that machine (all lessons, as learners run them).
+REFERENCE_TRAINING_MINUTES = 12.0
+
+
+@dataclass
+class Finding:
+    """One line of the doctor's report: ok / warn / fail, what was checked, and what to do."""
+
+    level: str  # "ok", "warn" or "fail"
+    what: str
+    detail: str = ""
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = {"ok": "  ok ", "warn": "WARN ", "fail": "FAIL "}[self.level]
+        text = f"{mark} {self.what}" + (f": {self.detail}" if self.detail else "")
+        return text + (f"\n       fix: {self.fix}" if self.fix else "")
+
+
+def requirements() -> tuple[SpecifierSet, list[Requirement]]:
+    """The Python range and the runtime requirements of course-lib (installed metadata or pyproject.toml)."""
+    try:
+        meta = md.metadata("course-lib")
+        python = SpecifierSet(meta.get("Requires-Python") or "")
+        reqs = [Requirement(r) for r in (md.requires("course-lib") or [])]
+        return python, [r for r in reqs if not r.marker]
+    except md.PackageNotFoundError:
+        import tomllib
+
+        project = tomllib.loads((repo_root() / "pyproject.toml").read_text())["project"]
+        return SpecifierSet(project["requires-python"]), [Requirement(r) for r in project["dependencies"]]
+
+
+def check_python(spec: SpecifierSet) -> Finding:
+    """Is this Python inside the course's supported range?"""
+    version = platform.python_version()
+    if Version(version) in spec:
+        return Finding("ok", "Python", f"{version} ({sys.executable})")
+    return Finding("fail", "Python", f"{version} is outside the tested range {spec}", "install a Python in that range and re-run `make lab`.")
+
+
+def check_packages(reqs: list[Requirement]) -> list[Finding]:
+    """Each required package: installed, and its version inside the tested range."""
+    out = []
+    for req in reqs:
+        try:
+            version = md.version(req.name)
+        except md.PackageNotFoundError:
+            out.append(Finding("fail", req.name, "not installed", "run `make lab` (or `pip install -e .`) in the course folder."))
+            continue
+        base = Version(version).base_version
+        if req.specifier and base not in req.specifier and version not in req.specifier:
+            out.append(Finding("warn", req.name, f"{version} is outside the tested range {req.specifier}",
+                               "it may work; if a lesson fails, run `make lab` to get the tested versions."))
+        else:
+            out.append(Finding("ok", req.name, version))
+    return out
+
+
+def check_imports() -> list[Finding]:
+    """torch and torchvision load together (a CPU-only torch wheel breaks torchvision), and smp loads."""
+    out = []
+    for module in ("torch", "torchvision", "segmentation_models_pytorch", "ipywidgets", "matplotlib"):
+        try:
+            importlib.import_module(module)
+            out.append(Finding("ok", f"import {module}"))
+        except Exception as exc:  # report, do not crash: this is the point of the doctor
+            out.append(Finding("fail", f"import {module}", f"{type(exc).__name__}: {exc}",
+                               "reinstall with `make lab`; torch must be the PyPI build that matches torchvision."))
+    return out
+
+
+def check_device() -> Finding:
+    """Which device lessons will train on."""
+    from .runtime import pick_device
+
+    try:
+        device = pick_device()
+    except ValueError as exc:
+        return Finding("fail", "device", str(exc), "unset COURSE_DEVICE or set it to auto/cpu/cuda/mps.")
+    import torch
+
+    detail = str(device)
+    if device.type == "cuda":
+        detail += f" ({torch.cuda.get_device_name(device)})"
+    detail += f", {torch.get_num_threads()} CPU threads"
+    return Finding("ok", "device", detail)
+
+
+def benchmark(seconds: float = 3.0, device=None) -> float:
+    """Images/s of training steps of a small conv net at 64x64, batch 16 (the course's typical load)."""
+    import torch
+    from torch import nn
+
+    from .runtime import pick_device
+
+    device = device or pick_device()
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1, stride=2), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.ConvTranspose2d(32, 16, 2, stride=2), nn.ReLU(),
+        nn.Conv2d(16, 4, 1),
+    ).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    x = torch.rand(16, 3, 64, 64, device=device)
+    y = torch.randint(0, 4, (16, 64, 64), device=device)
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+
+    for _ in range(3):  # warm-up
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * 16 / (time.perf_counter() - start)
+
+
+def check_speed(seconds: float = 3.0) -> Finding:
+    """Time the benchmark and estimate the course's training time on this machine."""
+    try:
+        speed = benchmark(seconds)
+    except Exception as exc:
+        return Finding("fail", "benchmark", f"{type(exc).__name__}: {exc}", "run `make lab` to repair the install.")
+    factor = REFERENCE_IMAGES_PER_S / speed
+    minutes = REFERENCE_TRAINING_MINUTES * factor
+    detail = (f"{speed:.0f} images/s (reference laptop: {REFERENCE_IMAGES_PER_S:.0f}); "
+              f"the course's training runs should take about {minutes:.0f} min here")
+    if factor > 3:
+        return Finding("warn", "speed", detail + " — slow",
+                       "close other programs; during the workshop use the ready checkpoints (`load_ready=True`) to skip training runs.")
+    return Finding("ok", "speed", detail)
+
+
+def check_data_cache() -> Finding:
+    """Can the dataset cache be written (``$COURSE_DATA_DIR``)?"""
+    folder = data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True) as fh:
+            fh.write(b"ok")
+    except OSError as exc:
+        return Finding("fail", "data cache", f"{folder} is not writable ({exc.strerror})",
+                       f"set {DATA_DIR_ENV} to a folder you can write, e.g. export {DATA_DIR_ENV}=~/course-data")
+    detail = str(folder)
+    try:
+        from . import data as course_data
+
+        cached = course_data.cached()
+        detail += f"; real datasets cached: {', '.join(cached) if cached else 'none (lessons 00-08 need none)'}"
+    except (ImportError, AttributeError):
+        pass
+    return Finding("ok", "data cache", detail)
+
+
+def run_doctor(quick: bool = False, stream=None) -> int:
+    """Run every check, print the report and a one-line verdict; returns 0 only when ready."""
+    stream = stream or sys.stdout
+    print("course_lib doctor: checking this machine for the image-segmentation course\n", file=stream)
+    python, reqs = requirements()
+    findings = [check_python(python), *check_packages(reqs), *check_imports()]
+    if not any(f.level == "fail" and f.what.startswith("import") for f in findings):
+        findings.append(check_device())
+        if not quick:
+            findings.append(check_speed())
+    findings.append(check_data_cache())
+    for f in findings:
+        print(f.line(), file=stream)
+    fails = [f for f in findings if f.level == "fail"]
+    warns = [f for f in findings if f.level == "warn"]
+    print(file=stream)
+    if fails:
+        print(f"VERDICT: NOT READY — {len(fails)} problem(s): {', '.join(f.what for f in fails)}. Fix them and run the doctor again.", file=stream)
+        return 1
+    extra = f" ({len(warns)} warning(s): {', '.join(f.what for f in warns)})" if warns else ""
+    print(f"VERDICT: READY for the course{extra}.", file=stream)
+    return 0

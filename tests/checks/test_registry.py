@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from course_lib.checks import EXERCISES, Status, check, exercises_for
+from course_lib.checks.welcome import (class_pixel_counts_reference, foreground_fraction_reference,
+                                       label_to_masks_reference)
+
+
+def test_unknown_exercise_is_misuse_and_lists_ids():
+    with pytest.raises(ValueError, match="label-to-masks"):
+        check("no-such-exercise", lambda: None)
+
+
+@pytest.mark.parametrize("exercise, reference", [
+    ("label-to-masks", label_to_masks_reference),
+    ("foreground-fraction", foreground_fraction_reference),
+    ("class-pixel-counts", class_pixel_counts_reference),
+])
+def test_references_pass_and_stubs_are_not_done(exercise, reference):
+    assert check(exercise, reference).status == Status.PASSED
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    assert check(exercise, stub).status == Status.NOT_DONE
+
+
+def test_every_exercise_has_visible_and_hidden_cases_and_a_hint():
+    exercises = exercises_for()
+    assert exercises, "no exercises registered"
+    for ex in exercises:
+        cases = ex.make_cases()
+        assert any(not c.hidden for c in cases) and any(c.hidden for c in cases), ex.id
+        assert ex.hint, ex.id
+        assert all(c.description for c in cases if not c.hidden), ex.id
+
+
+def test_common_mistakes_fail_with_helpful_messages():
+    wrong = check("label-to-masks", lambda lm, c: torch.stack([lm == k for k in lm.unique()]))
+    assert wrong.status == Status.FAILED and "shape" in wrong.message
+    as_int = check("label-to-masks", lambda lm, c: (lm[None] == torch.arange(c)[:, None, None]).long())
+    assert as_int.status == Status.FAILED and "dtype torch.int64, expected torch.bool" in as_int.message
+    tensor_back = check("foreground-fraction", lambda lm, background=0: (lm != background).float().mean())
+    assert tensor_back.status == Status.FAILED and ".item()" in tensor_back.message
+    ignores_bg = check("foreground-fraction", lambda lm, background=0: (lm != 0).float().mean().item())
+    assert ignores_bg.status == Status.FAILED and "background=1" in ignores_bg.message
+
+
+def test_lessons_are_recorded():
+    assert {e.lesson for e in exercises_for("00_welcome")} == {"00_welcome"}
+    assert len(exercises_for("00_welcome")) >= 2
+    assert set(EXERCISES) >= {"label-to-masks", "foreground-fraction"}

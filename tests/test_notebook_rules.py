@@ -1,0 +1,32 @@
+"""The nbval rules in conftest.py really fail a notebook whose checks say the wrong thing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(tmp_path, folder, cells):
+    (tmp_path / folder).mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, tmp_path / folder / "00_x.ipynb")
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+                           f"{folder}/00_x.ipynb"], cwd=tmp_path, capture_output=True, text=True)
+
+
+def test_failing_check_in_a_solution_fails_and_a_stub_passing_in_a_learner_notebook_fails(tmp_path):
+    cells = ["from course_lib.checks import check", "check('foreground-fraction', lambda lm, background=0: 0.0);"]
+    run = _run(tmp_path, "solutions", cells)
+    assert run.returncode == 1 and "said 'failed'" in run.stdout, run.stdout
+    good = ["from course_lib.checks import check",
+            "check('foreground-fraction', lambda lm, background=0: (lm != background).float().mean().item());"]
+    other = tmp_path / "second"
+    other.mkdir()
+    run = _run(other, "notebooks", good)
+    assert run.returncode == 1 and "must say 'not done'" in run.stdout, run.stdout
