@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor)."""
+"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, grade)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,19 @@ def _doctor(args: argparse.Namespace) -> int:
     return run_doctor(quick=args.quick)
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from .grading import format_table, grade_folder, write_table
+
+    rows = grade_folder(Path(args.submissions), timeout=args.timeout)
+    if not rows:
+        print(f"no gradable notebooks under {args.submissions} (expected <learner>/NN_topic.ipynb).")
+        return 1
+    write_table(rows, Path(args.out))
+    print(format_table(rows))
+    print(f"\nwrote {args.out} ({len(rows)} rows)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_lib``."""
     parser = argparse.ArgumentParser(prog="python -m course_lib", description="Tools of the image-segmentation course.")
@@ -69,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("doctor", help="pre-flight check: versions, device, speed, data cache")
     p.add_argument("--quick", action="store_true", help="skip the timed benchmark")
     p.set_defaults(func=_doctor)
+
+    p = sub.add_parser("grade", help="run submitted learner notebooks headless; write a learner × exercise table")
+    p.add_argument("submissions", help="folder with one sub-folder per learner holding NN_topic.ipynb files")
+    p.add_argument("--out", default="grades.csv", help="CSV file to write (default: %(default)s)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: %(default)s)")
+    p.set_defaults(func=_grade)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -11,7 +11,7 @@ from .core import Case, CheckResult, run_cases
 __all__ = ["Exercise", "EXERCISES", "register", "check", "exercises_for"]
 
 # Modules (inside course_lib.checks) that define exercises; each registers its own on import.
-_EXERCISE_MODULES = ["welcome"]
+_EXERCISE_MODULES = ["welcome", "cnn"]
 
 
 @dataclass(frozen=True)
@@ -24,18 +24,24 @@ class Exercise:
     make_cases: Callable[[], list[Case]]
     hint: str = ""
     checker: Callable[[Case, Any], str | None] | None = None
+    function: str = ""  # the name the learner's function has in the notebook (default: id with "_" for "-")
+
+    @property
+    def function_name(self) -> str:
+        """The learner's function name the grader looks up in a finished notebook."""
+        return self.function or self.id.replace("-", "_")
 
 
 EXERCISES: dict[str, Exercise] = {}
 
 
-def register(id: str, lesson: str, title: str, hint: str = "", checker=None):
+def register(id: str, lesson: str, title: str, hint: str = "", checker=None, function: str = ""):
     """Decorator: register a function that returns an exercise's cases under ``id``."""
 
     def wrap(make_cases: Callable[[], list[Case]]):
         if id in EXERCISES and EXERCISES[id].make_cases.__qualname__ != make_cases.__qualname__:
             raise ValueError(f"exercise id {id!r} is registered twice; pick a unique id.")
-        EXERCISES[id] = Exercise(id, lesson, title, make_cases, hint, checker)
+        EXERCISES[id] = Exercise(id, lesson, title, make_cases, hint, checker, function)
         return make_cases
 
     return wrap
