@@ -173,7 +173,7 @@ def test_from_confusion_functions_equal_direct_functions():
     cm = torch.tensor([[50, 10], [5, 35]])
     _close(M.iou_from_confusion(cm, average=None), [50 / 65, 35 / 50])
     _close(M.dice_from_confusion(cm, average=None), [100 / 115, 70 / 85])
-    _close(M.accuracy_from_confusion(cm), 85 / 100)
+    _close(M.accuracy_from_confusion(cm, average="micro"), 85 / 100)
     _close(M.accuracy_from_confusion(cm, average="macro"), (50 / 60 + 35 / 40) / 2)
     _close(M.iou_from_confusion(cm.numpy(), average="binary"), 35 / 50)
 
