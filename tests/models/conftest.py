@@ -1,0 +1,19 @@
+"""Shared fixtures for the model tests.
+
+Tests run torch on one thread: on a shared 2-core machine two torch threads competing with other
+processes make every forward pass wait on descheduled threads (measured 20-60× slower), and the tests
+check behaviour, not multi-thread speed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
