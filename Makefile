@@ -38,5 +38,8 @@ check-notebooks: env  ## fail if notebooks/ drifted from solutions/
 doctor: env      ## the pre-flight check every learner runs before a workshop
 	$(PY) -m course_lib doctor
 
+bench: env       ## run every notebook; write bench/results-<date>.json (wall time + quality per notebook)
+	COURSE_BENCH_OUT=bench/results-$$(date +%Y%m%d-%H%M%S).json $(PY) -m pytest notebooks solutions $(PYTEST_NB) -q
+
 clean:           ## remove caches (keeps .venv)
 	rm -rf .pytest_cache **/__pycache__ .ipynb_checkpoints

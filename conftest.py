@@ -18,6 +18,7 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 _NOTEBOOK_TIMES: dict[str, float] = {}
+_QUALITY: dict[str, dict[str, float]] = {}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -32,11 +33,13 @@ def pytest_runtest_call(item):
     if not hasattr(item, "cell") or getattr(item, "test_outputs", None) is None:
         return result
     from course_lib.checks import cell_problems
+    from course_lib.reporting import parse_quality
 
     outputs = item.test_outputs or []
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     errors = [o.get("ename", "") for o in outputs if o.get("output_type") == "error"]
     learner = Path(str(item.fspath)).parent.name == "notebooks"
+    _QUALITY.setdefault(key, {}).update(parse_quality(text))
     problems = cell_problems(item.cell.source, list(item.cell.metadata.get("tags", [])), text, errors, learner)
     if problems:
         pytest.fail("\n".join(problems) + f"\n--- cell source ---\n{item.cell.source}\n--- output ---\n{text}", pytrace=False)
@@ -46,8 +49,23 @@ def pytest_runtest_call(item):
 def pytest_terminal_summary(terminalreporter):
     if not _NOTEBOOK_TIMES:
         return
+    out = os.environ.get("COURSE_BENCH_OUT")
+    if out:  # `make bench`: a machine-readable record of wall times and quality figures
+        import json
+        import platform
+
+        import torch
+
+        record = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
+                              "cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform()},
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  "notebooks": {k: {"seconds": round(v, 1), "quality": _QUALITY.get(k, {})} for k, v in sorted(_NOTEBOOK_TIMES.items())}}
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(record, indent=2) + "\n")
+        terminalreporter.write_line(f"benchmark written to {out}")
     terminalreporter.section("notebook wall times (cells executed by nbval)")
     for name, seconds in sorted(_NOTEBOOK_TIMES.items()):
         flag = "  OVER 120 s BUDGET" if seconds > 120 else ""
-        terminalreporter.write_line(f"{seconds:7.1f} s  {name}{flag}")
+        quality = ", ".join(f"{k}={v:.3f}" for k, v in _QUALITY.get(name, {}).items())
+        terminalreporter.write_line(f"{seconds:7.1f} s  {name}{flag}" + (f"   [{quality}]" if quality else ""))
     terminalreporter.write_line(f"{sum(_NOTEBOOK_TIMES.values()):7.1f} s  total")
