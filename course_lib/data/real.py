@@ -1,0 +1,364 @@
+"""Loaders for the real datasets, each reading the dataset's original file layout from the cache."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .base import SegmentationDataset, check_choice, parse_size, seeded_split
+from .download import DatasetUnavailableError, dataset_root, fetch, instructions, is_present
+from .registry import DATASETS
+
+__all__ = [
+    "RealDataset",
+    "ISBI2012",
+    "CamVid",
+    "OxfordPets",
+    "DSB2018",
+    "DRIVE",
+    "REAL_LOADERS",
+    "count_samples",
+]
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts ``img_2`` before ``img_10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _visible(path: Path) -> bool:
+    """False for hidden files and macOS '._' resource forks (found in some official archives)."""
+    return not path.name.startswith(".")
+
+
+def _read_image(path: Path, mode: str) -> torch.Tensor:
+    """Read an image file as a uint8 C×H×W tensor (mode 'RGB' -> 3 channels, 'L' -> 1)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        array = np.asarray(im.convert(mode))
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return torch.from_numpy(np.array(array, order="C", copy=True))  # PIL's buffer is read-only
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    """Read a label image whose pixel values are class indices as an H×W uint8 array (no palette lookup)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im if im.mode in ("L", "P") else im.convert("L")).astype(np.uint8)
+
+
+def _read_binary(path: Path) -> np.ndarray:
+    """Read a black/white mask image as an H×W bool array (True where bright)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L")) > 127
+
+
+class RealDataset(SegmentationDataset):
+    """Common part of the real loaders: find the data, list samples, pick the split."""
+
+    seeded: bool = False  # True where the split is a seeded shuffle (split_seed, val/test_fraction apply)
+
+    def __init__(
+        self,
+        name: str,
+        split: str = "train",
+        *,
+        root: str | Path | None = None,
+        download: bool = True,
+        size: int | tuple[int, int] | None = None,
+        channels: int | None = None,
+        transform: Callable | None = None,
+        cache: bool = False,
+        target: str = "semantic",
+        split_seed: int = 0,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        num_classes: int | None = None,
+        class_names: tuple[str, ...] | None = None,
+        ignore_index: int | None | str = "default",
+    ) -> None:
+        info = DATASETS[name]
+        if not isinstance(split_seed, int) or isinstance(split_seed, bool) or split_seed < 0:
+            raise ValueError(f"split_seed={split_seed!r} must be a non-negative int, e.g. split_seed=0.")
+        if not isinstance(download, bool):
+            raise ValueError(f"download={download!r} must be True or False.")
+        super().__init__(
+            name=name,
+            split=split,
+            num_classes=num_classes if num_classes is not None else info.num_classes,
+            class_names=class_names if class_names is not None else info.class_names,
+            ignore_index=info.ignore_index if ignore_index == "default" else ignore_index,
+            target=target,
+            size=parse_size(size),
+            channels=channels,
+            transform=transform,
+            cache=cache,
+        )
+        self.root = self._find_root(name, root, download)
+        self.split_seed, self.val_fraction, self.test_fraction = split_seed, val_fraction, test_fraction
+        found = self.discover(self.root)
+        self.keys = self._split_keys(found, split)
+        self.samples = [found[k] for k in self.keys]
+        if not self.samples:
+            raise ValueError(
+                f"split={split!r} of {name!r} is empty: {len(found)} samples were found in {self.root} and none fell "
+                f"into this split. Use split='all', or a smaller val/test fraction."
+            )
+
+    @staticmethod
+    def _find_root(name: str, root: str | Path | None, download: bool) -> Path:
+        if root is not None:
+            root = Path(root).expanduser()
+            if count_samples(name, root) == 0:
+                raise ValueError(
+                    f"root={str(root)!r} holds no {name!r} samples in the original layout; point it at the folder "
+                    f"that holds e.g. {_LAYOUT_HINT[name]}."
+                )
+            return root
+        if is_present(name):
+            return dataset_root(name)
+        if download:
+            return fetch(name, quiet=False)
+        raise DatasetUnavailableError(instructions(name))
+
+    # subclasses: {key: sample} found under root, and the keys of a split
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
+        keys = sorted(found, key=natural_key)
+        return seeded_split(
+            keys, split, val_fraction=self.val_fraction, test_fraction=self.test_fraction, seed=self.split_seed
+        )
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", root={str(self.root)!r})"
+
+
+class ISBI2012(RealDataset):
+    """ISBI 2012 EM slices: ``train/image/N.png`` with ``train/label/N.png`` (0 = membrane there); we return 1 = membrane."""
+
+    seeded = True
+
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:
+        images, labels = root / "train" / "image", root / "train" / "label"
+        if not images.is_dir():
+            return {}
+        return {p.stem: (p, labels / p.name) for p in images.glob("*.png") if _visible(p) and (labels / p.name).is_file()}
+
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, label_path = self.samples[index]
+        membrane = ~_read_binary(label_path)
+        return _read_image(image_path, "L"), torch.from_numpy(membrane.astype(np.uint8))
+
+
+class CamVid(RealDataset):
+    """CamVid (SegNet 11-class): ``<split>/X.png`` with ``<split>annot/X.png``; split lists from ``<split>.txt``."""
+
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:
+        found = {}
+        for split in ("train", "val", "test"):
+            folder, annot = root / split, root / f"{split}annot"
+            if folder.is_dir():
+                for p in folder.glob("*.png"):
+                    if _visible(p) and (annot / p.name).is_file():
+                        found[f"{split}/{p.stem}"] = (p, annot / p.name)
+        return found
+
+    def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
+        keys = []
+        for part in ("train", "val", "test") if split == "all" else (split,):
+            listing = self.root / f"{part}.txt"
+            if listing.is_file():  # original order; lines look like "/SegNet/CamVid/train/X.png /SegNet/..."
+                for line in listing.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        image = line.split()[0]
+                        key = "/".join(Path(image).with_suffix("").parts[-2:])
+                        if key in found:
+                            keys.append(key)
+            else:
+                keys += sorted((k for k in found if k.startswith(part + "/")), key=natural_key)
+        return keys
+
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, label_path = self.samples[index]
+        return _read_image(image_path, "RGB"), torch.from_numpy(_read_labels(label_path))
+
+
+class OxfordPets(RealDataset):
+    """Oxford-IIIT Pet: ``images/X.jpg`` with ``annotations/trimaps/X.png`` (1 pet, 2 background, 3 border)."""
+
+    seeded = True
+
+    def __init__(self, name: str, split: str = "train", *, classes: str = "binary", border: str = "ignore", **kwargs) -> None:
+        check_choice("classes", classes, ("binary", "trimap"))
+        check_choice("border", border, ("ignore", "pet", "background"))
+        if classes == "trimap" and border != "ignore":
+            raise ValueError("border= only applies to classes='binary'; with classes='trimap' the border is class 2.")
+        self.classes, self.border = classes, border
+        if classes == "trimap":
+            kwargs.update(num_classes=3, class_names=("background", "pet", "border"), ignore_index=None)
+        elif border != "ignore":
+            kwargs.update(ignore_index=None)
+        super().__init__(name, split, **kwargs)
+        lut = np.zeros(256, dtype=np.uint8)  # trimap value -> class
+        if classes == "trimap":
+            lut[1], lut[2], lut[3] = 1, 0, 2
+        else:
+            lut[1], lut[2] = 1, 0
+            lut[3] = {"ignore": 255, "pet": 1, "background": 0}[border]
+        self._lut = lut
+
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:
+        images, trimaps = root / "images", root / "annotations" / "trimaps"
+        if not images.is_dir():
+            return {}
+        return {
+            p.stem: (p, trimaps / f"{p.stem}.png")
+            for p in images.glob("*.jpg")
+            if _visible(p) and (trimaps / f"{p.stem}.png").is_file()
+        }
+
+    def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
+        trainval, test = self.root / "annotations" / "trainval.txt", self.root / "annotations" / "test.txt"
+        if split == "all" or not (trainval.is_file() and test.is_file()):
+            return super()._split_keys(found, split)
+
+        def listed(path: Path) -> list[str]:
+            names = [line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+            return [n for n in names if n in found]
+
+        if split == "test":
+            return listed(test)
+        return seeded_split(listed(trainval), split, val_fraction=self.val_fraction, test_fraction=0.0, seed=self.split_seed)
+
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, trimap_path = self.samples[index]
+        return _read_image(image_path, "RGB"), torch.from_numpy(self._lut[_read_labels(trimap_path)])
+
+
+class DSB2018(RealDataset):
+    """DSB 2018 nuclei: ``<id>/images/<id>.png`` with one ``<id>/masks/*.png`` per nucleus (any stage folder)."""
+
+    seeded = True
+    has_instances = True
+
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:
+        found = {}
+        if not root.is_dir():
+            return found
+        for image in root.glob("**/images/*.png"):
+            sample = image.parent.parent
+            masks = sorted((p for p in (sample / "masks").glob("*.png") if _visible(p)), key=lambda p: natural_key(p.name))
+            if _visible(image) and masks:
+                found[sample.name] = (image, tuple(masks))
+        return found
+
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, mask_paths = self.samples[index]
+        image = _read_image(image_path, "RGB")  # RGBA files have a constant alpha channel: dropped
+        ids = np.zeros(image.shape[1:], dtype=np.int32)
+        for k, path in enumerate(mask_paths, start=1):
+            ids[_read_binary(path)] = k  # a later mask wins where two overlap
+        return image, torch.from_numpy(ids)
+
+
+class DRIVE(RealDataset):
+    """DRIVE: ``training/images/NN_training.tif``, ``1st_manual/NN_manual1.gif`` (vessels), ``mask/`` (field of view)."""
+
+    seeded = True
+
+    def __init__(self, name: str, split: str = "train", *, fov: str = "ignore", **kwargs) -> None:
+        check_choice("fov", fov, ("ignore", "keep"))
+        self.fov = fov
+        if fov == "keep":
+            kwargs.update(ignore_index=None)
+        super().__init__(name, split, **kwargs)
+
+    @staticmethod
+    def discover(root: Path) -> dict[str, tuple]:
+        found = {}
+        for part in ("training", "test"):
+            images = root / part / "images"
+            if not images.is_dir():
+                continue
+            for p in images.glob(f"*_{part}.tif"):
+                number = p.name.split("_")[0]
+                manual = root / part / "1st_manual" / f"{number}_manual1.gif"
+                fov = root / part / "mask" / f"{number}_{part}_mask.gif"
+                if _visible(p) and manual.is_file():
+                    found[f"{part}/{number}"] = (p, manual, fov if fov.is_file() else None)
+        return found
+
+    def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
+        training = sorted((k for k in found if k.startswith("training/")), key=natural_key)
+        test = sorted((k for k in found if k.startswith("test/")), key=natural_key)
+        if split == "all":
+            return training + test
+        if not test:  # only training images (e.g. the course's sample): split them three ways
+            return super()._split_keys({k: found[k] for k in training}, split)
+        if split == "test":
+            return test
+        return seeded_split(training, split, val_fraction=self.val_fraction, test_fraction=0.0, seed=self.split_seed)
+
+    def _fov_array(self, fov_path: Path | None, shape: tuple[int, int]) -> np.ndarray:
+        return np.ones(shape, dtype=bool) if fov_path is None else _read_binary(fov_path)
+
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, manual_path, fov_path = self.samples[index]
+        image = _read_image(image_path, "RGB")
+        labels = _read_binary(manual_path).astype(np.uint8)
+        if self.fov == "ignore":
+            labels[~self._fov_array(fov_path, labels.shape)] = 255
+        return image, torch.from_numpy(labels)
+
+    def fov_mask(self, index: int) -> torch.Tensor:
+        """The field of view of sample ``index`` as a bool H×W tensor (resized like the sample)."""
+        index = self._check_index(index)
+        image_path, manual_path, fov_path = self.samples[index]
+        shape = _read_binary(manual_path).shape
+        fov = torch.from_numpy(self._fov_array(fov_path, shape).astype(np.uint8))
+        if self.size is not None and tuple(fov.shape) != self.size:
+            from torchvision.transforms.v2 import InterpolationMode
+            from torchvision.transforms.v2 import functional as F
+
+            fov = F.resize(fov[None], list(self.size), interpolation=InterpolationMode.NEAREST_EXACT)[0]
+        return fov.bool()
+
+
+REAL_LOADERS: dict[str, type[RealDataset]] = {
+    "isbi2012": ISBI2012,
+    "camvid": CamVid,
+    "oxford-pets": OxfordPets,
+    "dsb2018": DSB2018,
+    "drive": DRIVE,
+}
+
+_LAYOUT_HINT = {
+    "isbi2012": "train/image/0.png and train/label/0.png",
+    "camvid": "train/0001TP_006690.png, trainannot/0001TP_006690.png and train.txt",
+    "oxford-pets": "images/Abyssinian_1.jpg and annotations/trimaps/Abyssinian_1.png",
+    "dsb2018": "stage1_train/<id>/images/<id>.png and stage1_train/<id>/masks/*.png",
+    "drive": "training/images/21_training.tif, training/1st_manual/21_manual1.gif and training/mask/21_training_mask.gif",
+}
+
+
+def count_samples(name: str, root: str | Path) -> int:
+    """How many complete samples of real dataset ``name`` are in ``root`` (original layout)."""
+    return len(REAL_LOADERS[name].discover(Path(root)))

@@ -1,0 +1,122 @@
+"""Fixtures for the data tests: the shared sample mirror, a private cache, no network, a local HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from course_lib.config import repo_root
+
+
+def _mirror_path() -> Path:
+    return Path(os.environ.get("COURSE_TEST_MIRROR") or repo_root().parent / "shared" / "data")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tests run many small tensor ops, which extra threads only slow down on a shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Tests never touch the internet: requests to anything but this machine fail like an offline laptop."""
+    import requests
+
+    real_get = requests.get
+
+    def guarded_get(url, *args, **kwargs):
+        host = urlparse(url).hostname
+        if host not in ("127.0.0.1", "localhost"):
+            raise requests.ConnectionError(f"network disabled in tests (tried {url})")
+        return real_get(url, *args, **kwargs)
+
+    monkeypatch.setattr(requests, "get", guarded_get)
+
+
+@pytest.fixture(scope="session")
+def shared_mirror() -> Path:
+    """The course's real-data samples (``../shared/data`` beside the repository, or $COURSE_TEST_MIRROR)."""
+    path = _mirror_path()
+    if not (path / "MANIFEST.sha256").is_file():
+        pytest.skip(f"real-data sample mirror not found at {path}; set COURSE_TEST_MIRROR to the shared/data folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    """One cache folder shared by the real-loader tests, so each dataset is copied from the mirror once."""
+    return tmp_path_factory.mktemp("course-data-cache")
+
+
+@pytest.fixture
+def mirror_env(monkeypatch, shared_mirror, session_cache) -> Path:
+    """COURSE_DATA_MIRROR = the shared samples, COURSE_DATA_DIR = the session cache; returns the cache."""
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(shared_mirror))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(session_cache))
+    return session_cache
+
+
+@pytest.fixture
+def empty_cache(monkeypatch, tmp_path) -> Path:
+    """A fresh empty cache and no mirror: the situation of a learner offline with nothing downloaded."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(cache))
+    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    return cache
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with support for ``Range: bytes=N-`` (what a resumable download asks for)."""
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start = 0
+        header = self.headers.get("Range", "")
+        if header.startswith("bytes=") and header.endswith("-"):
+            start = int(header[6:-1])
+            if start >= len(data):
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+        self.server.requests.append((self.path, start))
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve ``tmp_path/'www'`` on localhost; yields (folder, base URL, list of (path, range start) requests)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = lambda *a, **k: _RangeHandler(*a, directory=str(root), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}", server.requests
+    finally:
+        server.shutdown()
+        server.server_close()
