@@ -160,7 +160,7 @@ def check_speed(seconds: float = 3.0) -> Finding:
               f"the course's training runs should take about {minutes:.0f} min here")
     if factor > 3:
         return Finding("warn", "speed", detail + " — slow",
-                       "close other programs; during the workshop use the ready checkpoints (`load_ready=True`) to skip training runs.")
+                       "close other programs and plug in the charger; training cells will take longer than the lesson says.")
     return Finding("ok", "speed", detail)
 
 
