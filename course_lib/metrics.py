@@ -386,7 +386,11 @@ def _boundary_f1_masks(pred: torch.Tensor, target: torch.Tensor, tolerance: int,
     precision = hit_p / n_p.clamp_min(1)
     recall = hit_t / n_t.clamp_min(1)
     f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-300), 0.0)
-    return torch.where((n_p == 0) & (n_t == 0), torch.full_like(f1, empty), f1)
+    # No outline in either mask: each is all-empty or all-full. Equal masks score ``empty``; an all-full
+    # prediction against an empty target (or the reverse) is a total miss, 0.
+    same = pred.flatten(1).any(1) == target.flatten(1).any(1)
+    no_outline = torch.where(same, torch.full_like(f1, empty), torch.zeros_like(f1))
+    return torch.where((n_p == 0) & (n_t == 0), no_outline, f1)
 
 
 def boundary_f1(

@@ -712,3 +712,14 @@ def test_cuda_tensors_give_the_same_answers():
         M.mask_average_precision([to(d) for d in preds], [to(d) for d in targets]),
         M.mask_average_precision(preds, targets),
     )
+
+
+def test_boundary_f1_full_prediction_against_empty_target_is_a_miss():
+    full = torch.ones(1, 8, 8, dtype=torch.bool)
+    empty = torch.zeros(1, 8, 8, dtype=torch.bool)
+    assert M.boundary_f1(full, empty).item() == 0.0
+    assert M.boundary_f1(empty, full).item() == 0.0
+    assert M.boundary_f1(empty, empty).item() == 1.0
+    assert M.boundary_f1(full, full).item() == 1.0
+    per_class = M.boundary_f1(torch.ones(8, 8, dtype=torch.long), torch.zeros(8, 8, dtype=torch.long), num_classes=2, reduction="none")
+    assert per_class.flatten().tolist() == [0.0, 0.0]
