@@ -31,6 +31,15 @@ class Exercise:
         """The learner's function name the grader looks up in a finished notebook."""
         return self.function or self.id.replace("-", "_")
 
+    @property
+    def reference(self) -> Callable:
+        """The course's answer: ``<function_name>_reference`` in the module that registered the exercise."""
+        module = importlib.import_module(self.make_cases.__module__)
+        try:
+            return getattr(module, f"{self.function_name}_reference")
+        except AttributeError:
+            raise ValueError(f"exercise {self.id!r} has no {self.function_name}_reference in {module.__name__}; add one.") from None
+
 
 EXERCISES: dict[str, Exercise] = {}
 
