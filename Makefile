@@ -41,5 +41,8 @@ doctor: env      ## the pre-flight check every learner runs before a workshop
 bench: env       ## run every notebook; write bench/results-<date>.json (wall time + quality per notebook)
 	COURSE_BENCH_OUT=bench/results-$$(date +%Y%m%d-%H%M%S).json $(PY) -m pytest notebooks solutions $(PYTEST_NB) -q
 
+checkpoints: env ## train every lesson's recipe and write the ready-made checkpoints/ (slow: minutes)
+	$(PY) -m course_lib make-checkpoints --progress
+
 clean:           ## remove caches (keeps .venv)
 	rm -rf .pytest_cache **/__pycache__ .ipynb_checkpoints

@@ -4,7 +4,9 @@ nbval runs every cell of ``notebooks/`` and ``solutions/`` in a fresh kernel. On
 raises", these rules check the exercises in the same single run:
 - solutions: every check prints PASSED;
 - learner notebooks: every check prints NOT DONE, and only unfinished exercise cells raise,
-  and only NotImplementedError.
+  and only NotImplementedError;
+- both: every ``QUALITY`` figure with a floor in ``tests/quality_floors.toml`` reaches its floor, and the
+  last cell of a notebook fails if a floored figure was never printed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,26 @@ os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 _NOTEBOOK_TIMES: dict[str, float] = {}
 _QUALITY: dict[str, dict[str, float]] = {}
+_FLOORS_FILE = Path(__file__).parent / "tests" / "quality_floors.toml"
+_LAST_CELL: dict[str, str] = {}  # notebook -> nodeid of its last collected cell
+_CELLS_RUN: dict[str, int] = {}
+_CELLS_COLLECTED: dict[str, int] = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if hasattr(item, "cell"):
+            key = str(item.fspath)
+            _LAST_CELL[key] = item.nodeid
+            _CELLS_COLLECTED[key] = _CELLS_COLLECTED.get(key, 0) + 1
+
+
+def _floors_for(path: Path) -> dict[str, float]:
+    if not _FLOORS_FILE.is_file():
+        return {}
+    from course_lib.reporting import load_floors
+
+    return load_floors(_FLOORS_FILE).get(path.stem, {})
 
 
 @pytest.hookimpl(wrapper=True)
@@ -30,17 +52,21 @@ def pytest_runtest_call(item):
         if hasattr(item, "cell"):
             key = str(Path(str(item.fspath)).relative_to(Path(__file__).parent))
             _NOTEBOOK_TIMES[key] = _NOTEBOOK_TIMES.get(key, 0.0) + time.perf_counter() - start
-    if not hasattr(item, "cell") or getattr(item, "test_outputs", None) is None:
+    if not hasattr(item, "cell"):
         return result
+    _CELLS_RUN[str(item.fspath)] = _CELLS_RUN.get(str(item.fspath), 0) + 1
     from course_lib.checks import cell_problems
-    from course_lib.reporting import parse_quality
+    from course_lib.reporting import floor_problems, parse_quality
 
-    outputs = item.test_outputs or []
+    outputs = getattr(item, "test_outputs", None) or []
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     errors = [o.get("ename", "") for o in outputs if o.get("output_type") == "error"]
     learner = Path(str(item.fspath)).parent.name == "notebooks"
     _QUALITY.setdefault(key, {}).update(parse_quality(text))
     problems = cell_problems(item.cell.source, list(item.cell.metadata.get("tags", [])), text, errors, learner)
+    path = Path(str(item.fspath))
+    complete = item.nodeid == _LAST_CELL.get(str(path)) and _CELLS_RUN.get(str(path)) == _CELLS_COLLECTED.get(str(path))
+    problems += floor_problems(_floors_for(path), _QUALITY.get(key, {}) if complete else parse_quality(text), complete=complete)
     if problems:
         pytest.fail("\n".join(problems) + f"\n--- cell source ---\n{item.cell.source}\n--- output ---\n{text}", pytrace=False)
     return result

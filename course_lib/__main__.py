@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, grade)."""
+"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, grade, make-checkpoints)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,24 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_checkpoints(args: argparse.Namespace) -> int:
+    from .recipes import RECIPES, make_checkpoint
+
+    names = args.names or sorted(RECIPES)
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        print(f"unknown recipe(s): {', '.join(unknown)}; choose from: {', '.join(sorted(RECIPES))}")
+        return 2
+    for name in names:
+        print(f"training {name} ...", flush=True)
+        path = make_checkpoint(name, args.out, progress=args.progress)
+        from .models import checkpoint_info
+
+        scores = checkpoint_info(path)["meta"]["scores"]
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): " + ", ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_lib``."""
     parser = argparse.ArgumentParser(prog="python -m course_lib", description="Tools of the image-segmentation course.")
@@ -88,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="grades.csv", help="CSV file to write (default: %(default)s)")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: %(default)s)")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("make-checkpoints", help="train the lessons' recipes and save ready-made checkpoints")
+    p.add_argument("names", nargs="*", help="only these recipes, e.g. unet-lesions (default: all)")
+    p.add_argument("--out", default=None, help="folder to write (default: checkpoints/ or $COURSE_CHECKPOINT_DIR)")
+    p.add_argument("--progress", action="store_true", help="show tqdm progress bars")
+    p.set_defaults(func=_make_checkpoints)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -30,3 +30,21 @@ def test_failing_check_in_a_solution_fails_and_a_stub_passing_in_a_learner_noteb
     other.mkdir()
     run = _run(other, "notebooks", good)
     assert run.returncode == 1 and "must say 'not done'" in run.stdout, run.stdout
+
+
+def test_a_figure_below_its_floor_or_never_printed_fails_the_notebook(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "quality_floors.toml").write_text('["00_x"]\n"demo.dice" = 0.5\n"demo.iou" = 0.3\n')
+    cells = ["from course_lib.reporting import report_quality", "report_quality('demo.dice', 0.4);", "print('done')"]
+    run = _run(tmp_path, "solutions", cells)
+    assert run.returncode == 1, run.stdout
+    assert "demo.dice = 0.4000 is below its floor 0.5" in run.stdout, run.stdout
+    assert "QUALITY demo.iou was never printed" in run.stdout, run.stdout
+    assert "2 failed" in run.stdout, run.stdout  # the low figure's cell, and the notebook's last cell
+
+
+def test_figures_at_or_above_their_floors_pass(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "quality_floors.toml").write_text('["00_x"]\n"demo.dice" = 0.5\n')
+    run = _run(tmp_path, "solutions", ["from course_lib.reporting import report_quality", "report_quality('demo.dice', 0.5);"])
+    assert run.returncode == 0, run.stdout

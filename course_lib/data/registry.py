@@ -116,6 +116,23 @@ DATASETS: dict[str, DatasetInfo] = {
         default_size=(64, 64),
         splits="train/val/test drawn from different seeds (defaults n = 1000/200/200)",
     ),
+    "photo-composites": DatasetInfo(
+        name="photo-composites",
+        description="Real photo patches (cat, coffee, astronaut, rocket) pasted as blobs on real texture photos; offline.",
+        kind="semantic",
+        num_classes=2,
+        class_names=("background", "photo object"),
+        ignore_index=None,
+        synthetic=True,
+        options=_SYNTH_OPTIONS,
+        default_size=(64, 64),
+        splits="train/val/test drawn from different seeds (defaults n = 1000/200/200); the source photos are shared",
+        source="scikit-image's bundled sample photos (skimage.data: chelsea, coffee, astronaut, rocket; grass, gravel, "
+        "brick, moon, camera)",
+        licence="the licences of the scikit-image sample images (public domain / CC0 / CC BY; see skimage.data)",
+        notes="Each region gets a random tint and the same brightness and contrast, so colour alone does not separate "
+        "them. Train and test crops come from the same nine photos (different crops, tints and shapes).",
+    ),
     "isbi2012": DatasetInfo(
         name="isbi2012",
         description="ISBI 2012 electron microscopy of neural tissue: find the cell membranes (30 labelled 512x512 slices).",

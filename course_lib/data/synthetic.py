@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import SegmentationDataset, check_choice, parse_size
+from .photos import PHOTO_CLASSES, render_photo_composites
 
 __all__ = [
     "STREET_CLASSES",
@@ -554,6 +555,7 @@ _SPECS = {
     "synthetic-streets": _Spec(render_streets, (64, 96), 3, False, STREET_CLASSES),
     "synthetic-nuclei": _Spec(render_nuclei, (64, 64), 1, True, NUCLEI_CLASSES),
     "synthetic-lesions": _Spec(render_lesions, (64, 64), 1, False, LESION_CLASSES),
+    "photo-composites": _Spec(render_photo_composites, (64, 64), 3, False, PHOTO_CLASSES),
 }
 
 

@@ -226,7 +226,9 @@ class EffNetUNet(nn.Module):
 
     Takes images scaled to [0, 1] (``normalize_input=True`` applies the encoder's own normalisation).
     ``freeze_encoder=True`` trains only the decoder; a frozen encoder also keeps its BatchNorm statistics
-    fixed (it stays in eval mode when the model is put in train mode).
+    fixed (it stays in eval mode when the model is put in train mode). ``encoder_bn_momentum`` sets the
+    encoder's BatchNorm momentum (None keeps EfficientNet's TensorFlow-style 0.01; PyTorch's usual is 0.1,
+    which lets the running statistics follow a short training).
     """
 
     def __init__(
@@ -238,8 +240,13 @@ class EffNetUNet(nn.Module):
         decoder_channels: Sequence[int] = (96, 48, 32, 24, 16),
         upsampling: str = "bilinear",
         normalize_input: bool = True,
+        encoder_bn_momentum: float | None = None,
     ) -> None:
         super().__init__()
+        if encoder_bn_momentum is not None and (
+            isinstance(encoder_bn_momentum, bool) or not isinstance(encoder_bn_momentum, (int, float)) or not 0 < encoder_bn_momentum <= 1
+        ):
+            raise ValueError(f"encoder_bn_momentum={encoder_bn_momentum!r} must be in (0, 1], e.g. 0.1, or None to keep 0.01.")
         check_positive_int("num_classes", num_classes)
         check_choice("encoder_weights", encoder_weights, ("imagenet", None))
         check_choice("upsampling", upsampling, UPSAMPLING_MODES)
@@ -247,6 +254,10 @@ class EffNetUNet(nn.Module):
         if len(decoder_channels) != 5 or not all(isinstance(c, int) and c > 0 for c in decoder_channels):
             raise ValueError(f"decoder_channels={decoder_channels!r} needs 5 positive ints (strides 16, 8, 4, 2, 1).")
         self.encoder = EfficientNetLite0Encoder(pretrained=encoder_weights == "imagenet", in_channels=in_channels)
+        if encoder_bn_momentum is not None:
+            for module in self.encoder.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.momentum = float(encoder_bn_momentum)
         self.normalize_input = bool(normalize_input)
         self.register_buffer("mean", torch.tensor(LITE0_MEAN[:1] * in_channels).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(LITE0_STD[:1] * in_channels).view(1, -1, 1, 1), persistent=False)

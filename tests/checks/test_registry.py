@@ -53,3 +53,17 @@ def test_missing_reference_is_named():
     ex = Exercise("no-ref", "00_welcome", "t", make_cases=EXERCISES["label-to-masks"].make_cases)
     with pytest.raises(ValueError, match="no_ref_reference"):
         ex.reference
+
+
+def test_every_lesson_with_exercises_has_at_least_three_and_its_notebook_checks_each():
+    """Each lesson's exercises are all checked in its solution notebook (the id appears in a check call)."""
+    from course_lib.config import repo_root
+
+    lessons = sorted({e.lesson for e in exercises_for()})
+    assert len(lessons) >= 9, lessons
+    for lesson in lessons:
+        ids = [e.id for e in exercises_for(lesson)]
+        assert len(ids) >= 3, (lesson, ids)
+        text = (repo_root() / "solutions" / f"{lesson}.ipynb").read_text()
+        for exercise_id in ids:
+            assert f'check(\\"{exercise_id}\\"' in text or f"check('{exercise_id}'" in text, (lesson, exercise_id)

@@ -8,7 +8,7 @@ from course_lib import data
 from course_lib.config import repo_root
 from course_lib.data.registry import DOWNLOADS, registry_dict
 
-NAMES = {"synthetic-streets", "synthetic-nuclei", "synthetic-lesions", "isbi2012", "camvid", "oxford-pets", "dsb2018", "drive"}
+NAMES = {"synthetic-streets", "synthetic-nuclei", "synthetic-lesions", "photo-composites", "isbi2012", "camvid", "oxford-pets", "dsb2018", "drive"}
 
 
 def test_every_dataset_is_registered_with_consistent_info():
@@ -76,7 +76,7 @@ def test_target_option_is_checked_per_dataset():
 def test_list_datasets_filters():
     assert set(data.list_datasets()) == NAMES
     assert set(data.list_datasets(kind="instance")) == {"synthetic-nuclei", "dsb2018"}
-    assert set(data.list_datasets(synthetic=True)) == {"synthetic-streets", "synthetic-nuclei", "synthetic-lesions"}
+    assert set(data.list_datasets(synthetic=True)) == {"synthetic-streets", "synthetic-nuclei", "synthetic-lesions", "photo-composites"}
     with pytest.raises(ValueError, match="kind"):
         data.list_datasets(kind="panoptic")
 

@@ -1,0 +1,134 @@
+import math
+
+import torch
+import torch.nn.functional as F
+
+from course_lib import metrics
+from course_lib.checks import Status, check, exercises_for
+from course_lib.checks.architectures import (
+    max_unpool_reference,
+    pick_architecture_reference,
+    worst_classes_reference,
+)
+
+IDS = ["max-unpool", "worst-classes", "pick-architecture"]
+
+
+def test_lesson_has_its_exercises_in_order():
+    assert [e.id for e in exercises_for("05_architectures")] == IDS
+
+
+# ---- references agree with torch / course_lib --------------------------------------------------------
+def test_max_unpool_reference_matches_torch_on_odd_sizes():
+    x = torch.randn(2, 3, 7, 9)
+    pooled, idx = F.max_pool2d(x, 2, return_indices=True)
+    got = max_unpool_reference(pooled, idx, (7, 9))
+    assert torch.equal(got, F.max_unpool2d(pooled, idx, 2, output_size=(7, 9)))
+    assert int((got != 0).sum()) == pooled.numel()  # one value per pooling window, zeros elsewhere
+
+
+def test_worst_classes_reference_uses_iou_and_skips_absent_classes():
+    cm = torch.tensor([[80, 10, 10, 0], [0, 10, 40, 0], [10, 0, 10, 0], [0, 0, 0, 0]])
+    iou = metrics.iou_from_confusion(cm, average=None)
+    assert math.isnan(float(iou[3]))
+    order = sorted(range(3), key=lambda i: float(iou[i]))
+    assert worst_classes_reference(cm, list("abcd"), k=3) == [list("abcd")[i] for i in order] == ["c", "b", "a"]
+
+
+def test_pick_architecture_reference_respects_limits():
+    rows = [{"name": "big", "params": 10, "images_per_s": 1.0, "miou": 0.9},
+            {"name": "small", "params": 1, "images_per_s": 5.0, "miou": 0.5}]
+    assert pick_architecture_reference(rows) == "big"
+    assert pick_architecture_reference(rows, max_params=5) == "small"
+    assert pick_architecture_reference(rows, min_speed=5.0) == "small"
+    assert pick_architecture_reference(rows, max_params=0) is None
+
+
+# ---- the references pass, a stub is NOT DONE ---------------------------------------------------------
+def test_references_pass_and_torch_unpool_passes(capsys):
+    assert check("max-unpool", max_unpool_reference).status == Status.PASSED
+    assert check("worst-classes", worst_classes_reference).status == Status.PASSED
+    assert check("pick-architecture", pick_architecture_reference).status == Status.PASSED
+    torch_way = lambda x, idx, size: F.max_unpool2d(x, idx, 2, output_size=size)  # noqa: E731
+    assert check("max-unpool", torch_way).status == Status.PASSED
+    assert capsys.readouterr().out.count("PASSED") == 4
+
+
+def test_stubs_are_not_done(capsys):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    for ex in IDS:
+        assert check(ex, stub).status == Status.NOT_DONE
+    assert capsys.readouterr().out.count("NOT DONE") == 3
+
+
+# ---- typical mistakes fail with a helpful message ----------------------------------------------------
+def test_unpool_by_nearest_upsampling_fails(capsys):
+    def nearest(x, idx, size):  # copies each maximum into all four pixels: that is not unpooling
+        return F.interpolate(x, size=tuple(size), mode="nearest")
+
+    result = check("max-unpool", nearest)
+    assert result.status == Status.FAILED and result.passed == 0 and "values differ" in result.message
+
+
+def test_unpool_that_assumes_twice_the_pooled_size_fails_on_odd_sizes(capsys):
+    def doubled(x, idx, size):
+        n, c, h, w = x.shape
+        out = torch.zeros(n, c, 4 * h * w, dtype=x.dtype)
+        out.scatter_(2, idx.flatten(2), x.flatten(2))  # indices of a 5-wide map do not fit a 4×4 map
+        return out.view(n, c, 2 * h, 2 * w)
+
+    result = check("max-unpool", doubled)
+    assert result.status == Status.FAILED and result.passed == 1 and "output_size" in result.message
+
+
+def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys):
+    def by_recall(cm, names, k=3):
+        cm = cm.double()
+        recall = cm.diagonal() / cm.sum(1)
+        return [names[i] for i in recall.nan_to_num(2.0).argsort()[:k].tolist()]
+
+    def best_first(cm, names, k=3):
+        iou = metrics.iou_from_confusion(cm, average=None)
+        return [names[i] for i in iou.nan_to_num(-1.0).argsort(descending=True)[:k].tolist()]
+
+    def keeps_nan(cm, names, k=3):  # NaN sorted as the worst class
+        iou = metrics.iou_from_confusion(cm, average=None)
+        return [names[i] for i in iou.nan_to_num(-1.0).argsort()[:k].tolist()]
+
+    for wrong in (by_recall, best_first, keeps_nan):
+        result = check("worst-classes", wrong)
+        assert result.status == Status.FAILED and "hint" in result.message, wrong.__name__
+    assert check("worst-classes", by_recall).passed == 0
+    assert "'d'" in check("worst-classes", keeps_nan).message  # the absent class d is named as the worst
+
+
+def test_pick_architecture_mistakes_fail(capsys):
+    def ignores_speed(results, max_params=None, min_speed=None):
+        ok = [r for r in results if max_params is None or r["params"] <= max_params]
+        return max(ok, key=lambda r: r["miou"])["name"] if ok else None
+
+    def strict(results, max_params=None, min_speed=None):
+        ok = [r for r in results if (max_params is None or r["params"] < max_params)
+              and (min_speed is None or r["images_per_s"] > min_speed)]
+        return max(ok, key=lambda r: r["miou"])["name"] if ok else None
+
+    def crashes_when_empty(results, max_params=None, min_speed=None):
+        ok = [r for r in results if (max_params is None or r["params"] <= max_params)
+              and (min_speed is None or r["images_per_s"] >= min_speed)]
+        return max(ok, key=lambda r: r["miou"])["name"]
+
+    def returns_row(results, max_params=None, min_speed=None):
+        ok = [r for r in results if (max_params is None or r["params"] <= max_params)
+              and (min_speed is None or r["images_per_s"] >= min_speed)]
+        return max(ok, key=lambda r: r["miou"]) if ok else None
+
+    r1 = check("pick-architecture", ignores_speed)
+    assert r1.status == Status.FAILED and r1.passed == 1
+    r2 = check("pick-architecture", strict)
+    assert r2.status == Status.FAILED and "<=" in r2.message
+    r3 = check("pick-architecture", crashes_when_empty)
+    assert r3.status == Status.FAILED and "ValueError" in r3.message
+    r4 = check("pick-architecture", returns_row)
+    assert r4.status == Status.FAILED and r4.passed == 0
