@@ -1,0 +1,57 @@
+"""The threshold baseline: exact, fast, and agreeing with a brute-force search."""
+
+import pytest
+import torch
+
+from course_lib.baselines import ThresholdRule, best_threshold, binary_dice
+
+
+def _brute_force(grey, masks):
+    best = (-1.0, None, None)
+    for k in range(256):
+        for above in (True, False):
+            t = (k - 0.5) / 255 if above else (k + 0.5) / 255
+            best = max(best, (binary_dice(grey > t if above else grey < t, masks != 0), t, above))
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_threshold_matches_a_brute_force_search_on_8bit_images(seed):
+    g = torch.Generator().manual_seed(seed)
+    masks = (torch.rand(4, 16, 16, generator=g) < 0.3).long()
+    shift = 0.2 if seed % 2 == 0 else -0.2  # foreground brighter or darker
+    grey = ((0.5 + shift * masks + 0.15 * torch.randn(4, 16, 16, generator=g)).clamp(0, 1) * 255).round() / 255
+    rule = best_threshold(grey, masks)
+    dice, t, above = _brute_force(grey, masks)
+    assert rule.train_dice == pytest.approx(dice, abs=1e-9)
+    assert rule.above == above == (shift > 0)
+    assert rule.dice(grey, masks) == pytest.approx(rule.train_dice, abs=1e-9)
+
+
+def test_an_easy_image_is_solved_and_the_rule_reads_well():
+    masks = torch.zeros(2, 8, 8, dtype=torch.long)
+    masks[:, 2:5, 2:5] = 1
+    grey = torch.where(masks.bool(), 0.2, 0.8)
+    rule = best_threshold(grey, masks)
+    assert rule.train_dice == 1.0 and not rule.above and 0.2 < rule.threshold < 0.8
+    assert str(rule).startswith("pixel < ")
+    assert torch.equal(rule.predict(grey), masks.bool())
+
+
+def test_binary_dice_conventions():
+    empty = torch.zeros(3, 3, dtype=torch.bool)
+    assert binary_dice(empty, empty) == 1.0
+    assert binary_dice(~empty, empty) == 0.0
+    with pytest.raises(ValueError, match="same shape"):
+        binary_dice(empty, empty[0])
+
+
+def test_bad_inputs_name_the_fix():
+    masks = torch.zeros(2, 4, 4, dtype=torch.long)
+    with pytest.raises(TypeError, match=r"images\[:, 0\]"):
+        best_threshold((torch.rand(2, 4, 4) * 255).to(torch.uint8), masks)
+    with pytest.raises(ValueError, match="drop the channel axis"):
+        best_threshold(torch.rand(2, 1, 4, 4), masks)
+    with pytest.raises(ValueError, match="rescale"):
+        best_threshold(torch.rand(2, 4, 4) * 255, masks)
+    assert isinstance(best_threshold(torch.rand(2, 4, 4), masks), ThresholdRule)
