@@ -42,6 +42,7 @@ Equivalences with the references (tested in ``tests/test_metrics.py``)
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -653,6 +654,15 @@ def mask_ap_per_class(
                     tp[d] = True
             per_class_scores.setdefault(c, []).append(ps[order])
             per_class_tp.setdefault(c, []).append(tp)
+    true_classes = {c for c, n in n_true.items() if n}
+    if per_class_scores and true_classes and not (set(per_class_scores) & true_classes):
+        warnings.warn(
+            f"mask AP: the predictions have classes {sorted(per_class_scores)} but the targets have {sorted(true_classes)}, "
+            "so nothing can match and AP is 0. Give both the same 'labels' (e.g. torch.ones(K, dtype=torch.int64) "
+            "for one foreground class); a dict without 'labels' counts as class 0.",
+            UserWarning,
+            stacklevel=3,
+        )
     rec_thresholds = np.linspace(0.0, 1.0, 101)
     result: dict[int, float] = {}
     for c in sorted(n_true):

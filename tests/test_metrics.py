@@ -723,3 +723,18 @@ def test_boundary_f1_full_prediction_against_empty_target_is_a_miss():
     assert M.boundary_f1(full, full).item() == 1.0
     per_class = M.boundary_f1(torch.ones(8, 8, dtype=torch.long), torch.zeros(8, 8, dtype=torch.long), num_classes=2, reduction="none")
     assert per_class.flatten().tolist() == [0.0, 0.0]
+
+
+def test_mask_ap_warns_when_predicted_and_true_classes_cannot_match():
+    from course_lib.metrics import mask_average_precision
+
+    masks = torch.zeros(1, 8, 8, dtype=torch.bool)
+    masks[0, 2:5, 2:5] = True
+    pred = {"masks": masks, "scores": torch.tensor([0.9]), "labels": torch.tensor([1])}
+    with pytest.warns(UserWarning, match="'labels'"):
+        assert mask_average_precision([pred], [{"masks": masks}]) == 0.0  # the target has no labels: class 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mask_average_precision([pred], [{"masks": masks, "labels": torch.tensor([1])}]) == pytest.approx(1.0)
