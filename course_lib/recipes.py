@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "train_recipe", "detection_ap50", "make_checkpoint", "checkpoint_is_current"]
+__all__ = ["Recipe", "RECIPES", "get_recipe", "load_splits", "train_recipe", "detection_ap50", "make_checkpoint", "checkpoint_is_current"]
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,11 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def _splits(recipe: Recipe) -> dict[str, Any]:
+def load_splits(recipe: Recipe | str) -> dict[str, Any]:
+    """The train / val / test datasets of ``recipe`` (a split of size 0 is left out)."""
     from . import data
 
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     options = dict(recipe.data_options)
     if recipe.kind == "detection":
         options.setdefault("target", "instance")
@@ -137,7 +139,7 @@ def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int |
     if threads is not None:
         set_threads(threads)
     seed_everything(recipe.seed)
-    sets = _splits(recipe)
+    sets = load_splits(recipe)
     model = models.create(recipe.model, in_channels=recipe.in_channels, num_classes=recipe.num_classes, **recipe.model_options)
     start = time.perf_counter()
     if recipe.kind == "detection":

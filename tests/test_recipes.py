@@ -43,7 +43,7 @@ def test_every_recipe_has_a_current_ready_checkpoint_that_scores_what_it_says(na
     model = models.pretrained_checkpoint(name)
     recipe = recipes.get_recipe(name)
     stored = models.checkpoint_info(path)["meta"]["scores"]
-    test = recipes._splits(recipe)["test"]
+    test = recipes.load_splits(recipe)["test"]
     if recipe.kind == "detection":
         assert recipes.detection_ap50(model, test) == pytest.approx(stored["mask_ap50"], abs=1e-4)
     else:
