@@ -115,17 +115,15 @@ def load_splits(recipe: Recipe | str) -> dict[str, Any]:
 
 def _class_weights(recipe: Recipe, train: Any) -> torch.Tensor | None:
     """Cross-entropy class weights the recipe asks for, computed from the train masks."""
+    from .data import as_tensors
+
     if recipe.class_weighting is None:
         return None
     if recipe.class_weighting != "sqrt-median-frequency":
         raise ValueError(f"class_weighting={recipe.class_weighting!r} is not known; use None or 'sqrt-median-frequency'.")
-    masks = torch.stack([train[i][1] for i in range(len(train))])
+    _, masks = as_tensors(train)
     freq = torch.bincount(masks.flatten().long(), minlength=recipe.num_classes).float() / masks.numel()
     return (freq.median() / freq).sqrt()
-
-
-def _detection_collate(batch: list[tuple[Any, Any]]) -> tuple[list[Any], list[Any]]:
-    return [image for image, _ in batch], [target for _, target in batch]
 
 
 def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int | None = 1) -> tuple[nn.Module, dict[str, Any]]:
@@ -134,6 +132,7 @@ def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int |
 
     from . import losses, models, training
     from .runtime import seed_everything, set_threads
+    from .transforms import collate_instances
 
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if threads is not None:
@@ -143,7 +142,7 @@ def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int |
     model = models.create(recipe.model, in_channels=recipe.in_channels, num_classes=recipe.num_classes, **recipe.model_options)
     start = time.perf_counter()
     if recipe.kind == "detection":
-        loader = DataLoader(sets["train"], batch_size=recipe.batch_size, shuffle=True, collate_fn=_detection_collate)
+        loader = DataLoader(sets["train"], batch_size=recipe.batch_size, shuffle=True, collate_fn=collate_instances)
         training.fit_detection(model, loader, epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay,
                                seed=recipe.seed, progress=progress, live_plot=False)
         seconds = time.perf_counter() - start
@@ -167,8 +166,9 @@ def detection_ap50(model: nn.Module, dataset: Any) -> float:
     """Mask AP50 of an instance model over every image of a detection-style ``dataset``."""
     from .instances import predict_instances
     from .metrics import mask_average_precision
+    from .transforms import collate_instances
 
-    images, targets = _detection_collate([dataset[i] for i in range(len(dataset))])
+    images, targets = collate_instances([dataset[i] for i in range(len(dataset))])
     preds = predict_instances(model, torch.stack(images), batch_size=8)
     return float(mask_average_precision(preds, list(targets), iou_threshold=0.5))
 

@@ -706,6 +706,16 @@ def _augment(images: torch.Tensor, masks: torch.Tensor, strength: float, g: torc
     return images, masks
 
 
+def _tensor_split(dataset: str, split: str, n: int, size: int, seed: int) -> Any:
+    """One split of a course dataset held in memory as a TensorDataset (images, int64 masks)."""
+    from torch.utils.data import TensorDataset
+
+    from . import data as course_data
+
+    images, masks = course_data.as_tensors(course_data.load(dataset, split, n=n, size=size, seed=seed))
+    return TensorDataset(images, masks.long())
+
+
 class SegmentationObjective:
     """A tiny segmentation training to tune: call it with a dict of hyperparameters, get the val score back.
 
@@ -718,20 +728,13 @@ class SegmentationObjective:
 
     def __init__(self, dataset: str, n_train: int, n_val: int, n_test: int, size: int, defaults: dict[str, Any],
                  depth: int, loss: str, seed: int, device: Any) -> None:
-        from torch.utils.data import TensorDataset
-
-        from . import data as course_data
         from .training import _device
-
-        def tensors(split: str, n: int) -> Any:
-            ds = course_data.load(dataset, split, n=n, size=size, seed=seed)
-            xs, ys = zip(*[ds[i][:2] for i in range(len(ds))])
-            return TensorDataset(torch.stack(xs), torch.stack(ys).long())
 
         self.dataset, self.size, self.depth, self.loss, self.seed = dataset, size, depth, loss, seed
         self.device = _device(device)
         self.defaults = dict(defaults)
-        self.train_set, self.val_set = tensors("train", n_train), tensors("val", n_val)
+        self.train_set = _tensor_split(dataset, "train", n_train, size, seed)
+        self.val_set = _tensor_split(dataset, "val", n_val, size, seed)
         self._n_test = n_test
         self._test_set: Any = None
         self.in_channels = int(self.train_set.tensors[0].shape[1])
@@ -741,13 +744,7 @@ class SegmentationObjective:
     def test_set(self) -> Any:
         """The held-out test split (made on first use: touch it once, at the very end)."""
         if self._test_set is None:
-            from torch.utils.data import TensorDataset
-
-            from . import data as course_data
-
-            ds = course_data.load(self.dataset, "test", n=self._n_test, size=self.size, seed=self.seed)
-            xs, ys = zip(*[ds[i][:2] for i in range(len(ds))])
-            self._test_set = TensorDataset(torch.stack(xs), torch.stack(ys).long())
+            self._test_set = _tensor_split(self.dataset, "test", self._n_test, self.size, self.seed)
         return self._test_set
 
     def config(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:

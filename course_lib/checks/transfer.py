@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .core import Case, compare
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD  # the ImageNet channel statistics (R, G, B)
 from .registry import register
 
 __all__ = [
@@ -21,9 +22,6 @@ __all__ = [
     "imagenet_normalize_reference",
 ]
 
-#: The ImageNet channel statistics (R, G, B) used by torchvision and smp encoders.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ToySegmenter(nn.Module):

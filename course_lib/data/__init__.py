@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .base import SPLITS, SegmentationDataset
+from .base import SPLITS, SegmentationDataset, as_tensors
 from .catalog import describe, list_datasets, load
 from .download import (
     DatasetUnavailableError,
@@ -34,6 +34,7 @@ from .targets import (
 
 __all__ = [
     "load",
+    "as_tensors",
     "describe",
     "list_datasets",
     "cached",

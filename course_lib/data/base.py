@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 
 from .targets import TARGET_TYPES, target_from_ids
 
-__all__ = ["SegmentationDataset", "parse_size", "check_choice", "seeded_split", "SPLITS"]
+__all__ = ["SegmentationDataset", "as_tensors", "parse_size", "check_choice", "seeded_split", "SPLITS"]
 
 #: The split names every dataset accepts ("all" = every sample, no split).
 SPLITS = ("train", "val", "test", "all")
@@ -42,6 +42,18 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not valid; use one of: {', '.join(repr(c) for c in choices)}.")
     return value
+
+
+def as_tensors(dataset: Any, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` (default: all) image/target pairs of ``dataset`` stacked into two tensors (images N×C×H×W, targets N×H×W)."""
+    count = len(dataset) if n is None else n
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= len(dataset):
+        raise ValueError(f"n={n!r} must be between 1 and len(dataset)={len(dataset)} (or None for all).")
+    pairs = [dataset[i] for i in range(count)]
+    if not isinstance(pairs[0][1], torch.Tensor):
+        raise TypeError("as_tensors needs tensor targets (semantic, boundary or ids), not detection dicts; "
+                        "load the dataset with target='semantic' or collect the dicts in a list.")
+    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
 def seeded_split(

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from course_lib import data
 from course_lib.config import repo_root
@@ -115,3 +116,13 @@ def test_command_line_describe_and_cached(capsys, empty_cache):
     assert capsys.readouterr().out == ""
     assert main(["fetch", "isbi2012"]) == 1  # offline, no mirror: the instructions go to stderr
     assert "COURSE_DATA_MIRROR" in capsys.readouterr().err
+
+
+def test_as_tensors_stacks_pairs_and_rejects_detection_targets():
+    images, masks = data.as_tensors(data.load("synthetic-lesions", "val", n=6), 4)
+    assert images.shape == (4, 1, 64, 64) and masks.shape == (4, 64, 64)
+    assert torch.equal(masks[2], data.load("synthetic-lesions", "val", n=6)[2][1])
+    with pytest.raises(ValueError, match="n="):
+        data.as_tensors(data.load("synthetic-lesions", "val", n=6), 7)
+    with pytest.raises(TypeError, match="target='semantic'"):
+        data.as_tensors(data.load("synthetic-nuclei", "val", n=2, target="instance"))

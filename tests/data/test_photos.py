@@ -14,10 +14,6 @@ from course_lib.data import photos
 NAME = "photo-composites"
 
 
-def stack(ds):
-    pairs = [ds[i] for i in range(len(ds))]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
 
 def dice(pred, target):
     pred, target = pred.bool(), target.bool()
@@ -40,7 +36,7 @@ def test_registered_like_the_other_synthetic_datasets():
 
 def test_samples_types_shapes_and_both_classes():
     ds = data.load(NAME, "train", n=40)
-    images, masks = stack(ds)
+    images, masks = data.as_tensors(ds)
     assert images.dtype == torch.float32 and images.shape == (40, 3, 64, 64)
     assert 0 <= images.min() and images.max() <= 1 and images.std() > 0.05
     assert masks.dtype == torch.int64 and masks.shape == (40, 64, 64) and set(masks.unique().tolist()) == {0, 1}
@@ -52,16 +48,16 @@ def test_samples_types_shapes_and_both_classes():
 
 
 def test_same_seed_same_data_other_seed_or_split_other_data():
-    a, ma = stack(data.load(NAME, "train", n=6, seed=1))
-    b, mb = stack(data.load(NAME, "train", n=6, seed=1))
-    c, _ = stack(data.load(NAME, "train", n=6, seed=2))
-    d, _ = stack(data.load(NAME, "test", n=6, seed=1))
+    a, ma = data.as_tensors(data.load(NAME, "train", n=6, seed=1))
+    b, mb = data.as_tensors(data.load(NAME, "train", n=6, seed=1))
+    c, _ = data.as_tensors(data.load(NAME, "train", n=6, seed=2))
+    d, _ = data.as_tensors(data.load(NAME, "test", n=6, seed=1))
     assert torch.equal(a, b) and torch.equal(ma, mb)
     assert not torch.equal(a, c) and not torch.equal(a, d)
 
 
 def test_regions_have_matched_brightness():
-    images, masks = stack(data.load(NAME, "train", n=64))
+    images, masks = data.as_tensors(data.load(NAME, "train", n=64))
     grey = images.mean(1)
     fg = torch.stack([g[m == 1].mean() for g, m in zip(grey, masks)])
     bg = torch.stack([g[m == 0].mean() for g, m in zip(grey, masks)])
@@ -73,8 +69,8 @@ def test_simple_rules_are_weak_baselines():
     """Best global threshold on brightness, local contrast and saturation, and a 'typical object position' prior:
     chosen on train, scored on test. Measured: 0.27 / 0.36 / 0.27 / 0.34 Dice (an ImageNet encoder
     fine-tuned on 8 images reaches about 0.52 in lesson 08)."""
-    x_train, y_train = stack(data.load(NAME, "train", n=128))
-    x_test, y_test = stack(data.load(NAME, "test", n=64))
+    x_train, y_train = data.as_tensors(data.load(NAME, "train", n=128))
+    x_test, y_test = data.as_tensors(data.load(NAME, "test", n=64))
 
     def features(x):
         grey = x.mean(1, keepdim=True)
@@ -96,7 +92,7 @@ def test_simple_rules_are_weak_baselines():
 def test_drawing_is_fast():
     data.load(NAME, "train", n=1)[0]  # load the photos once
     start = time.perf_counter()
-    stack(data.load(NAME, "val", n=64))
+    data.as_tensors(data.load(NAME, "val", n=64))
     assert time.perf_counter() - start < 5.0  # measured about 0.5 s on one loaded core
 
 

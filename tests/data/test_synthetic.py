@@ -13,18 +13,13 @@ from course_lib.data.targets import boxes_from_masks
 SYNTHETIC = ["synthetic-streets", "synthetic-nuclei", "synthetic-lesions"]
 
 
-def stack(ds, n=None):
-    """All (image, target) pairs of a dataset stacked into two tensors."""
-    pairs = [ds[i] for i in range(n or len(ds))]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_samples_have_the_promised_types_shapes_and_ranges(name):
     info = data.DATASETS[name]
     ds = data.load(name, "train", n=40)
     assert len(ds) == 40 and ds.num_classes == info.num_classes and ds.class_names == info.class_names
-    images, targets = stack(ds)
+    images, targets = data.as_tensors(ds)
     h, w = info.default_size
     assert images.dtype == torch.float32 and images.shape == (40, info.channels, h, w)
     assert 0.0 <= images.min() and images.max() <= 1.0
@@ -44,9 +39,9 @@ def test_size_and_channels_options(name):
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_same_seed_same_data_other_seed_other_data(name):
-    a, ta = stack(data.load(name, "train", n=8, seed=3))
-    b, tb = stack(data.load(name, "train", n=8, seed=3))
-    c, tc = stack(data.load(name, "train", n=8, seed=4))
+    a, ta = data.as_tensors(data.load(name, "train", n=8, seed=3))
+    b, tb = data.as_tensors(data.load(name, "train", n=8, seed=3))
+    c, tc = data.as_tensors(data.load(name, "train", n=8, seed=4))
     assert torch.equal(a, b) and torch.equal(ta, tb)
     assert not torch.equal(a, c) and not torch.equal(ta, tc)
 
@@ -55,12 +50,12 @@ def test_same_seed_same_data_other_seed_other_data(name):
 def test_splits_do_not_overlap_and_prefixes_do_not_depend_on_n(name):
     digests = {}
     for split in ("train", "val", "test"):
-        images, _ = stack(data.load(name, split, n=40))
+        images, _ = data.as_tensors(data.load(name, split, n=40))
         digests[split] = {hash(img.numpy().tobytes()) for img in images}
         assert len(digests[split]) == 40, f"{split} repeats an image"
     assert not digests["train"] & digests["val"] and not digests["train"] & digests["test"] and not digests["val"] & digests["test"]
-    short, _ = stack(data.load(name, "test", n=5))
-    long, _ = stack(data.load(name, "test", n=70), 5)
+    short, _ = data.as_tensors(data.load(name, "test", n=5))
+    long, _ = data.as_tensors(data.load(name, "test", n=70), 5)
     assert torch.equal(short, long)
 
 
@@ -103,9 +98,9 @@ def test_nuclei_instance_targets_are_torchvision_detection_dicts():
 
 
 def test_nuclei_semantic_and_boundary_targets_agree_with_ids():
-    ids = stack(data.load("synthetic-nuclei", "val", n=16, target="ids"))[1]
-    semantic = stack(data.load("synthetic-nuclei", "val", n=16))[1]
-    boundary = stack(data.load("synthetic-nuclei", "val", n=16, target="boundary"))[1]
+    ids = data.as_tensors(data.load("synthetic-nuclei", "val", n=16, target="ids"))[1]
+    semantic = data.as_tensors(data.load("synthetic-nuclei", "val", n=16))[1]
+    boundary = data.as_tensors(data.load("synthetic-nuclei", "val", n=16, target="boundary"))[1]
     assert torch.equal(semantic, (ids > 0).long())
     assert set(boundary.unique().tolist()) == {0, 1, 2}
     assert torch.equal(boundary > 0, ids > 0)
@@ -115,25 +110,25 @@ def test_nuclei_semantic_and_boundary_targets_agree_with_ids():
 def test_nuclei_touch_so_connected_components_merge_them():
     from scipy import ndimage
 
-    ids = stack(data.load("synthetic-nuclei", "train", n=100, target="ids"))[1].numpy()
+    ids = data.as_tensors(data.load("synthetic-nuclei", "train", n=100, target="ids"))[1].numpy()
     merged = sum(ndimage.label(img > 0)[1] < len(np.unique(img)) - 1 for img in ids)
     assert merged >= 50, f"only {merged}/100 images have touching nuclei (measured 82)"
 
 
 # --- lesions -----------------------------------------------------------------------------------------
 def test_lesions_are_absent_from_about_a_fifth_of_images():
-    _, targets = stack(data.load("synthetic-lesions", "train", n=300))
+    _, targets = data.as_tensors(data.load("synthetic-lesions", "train", n=300))
     empty = (targets.flatten(1).sum(1) == 0).float().mean().item()
     assert 0.12 <= empty <= 0.28, f"{empty:.2f} of images have no lesion"
-    _, none_empty = stack(data.load("synthetic-lesions", "train", n=32, empty_fraction=0.0))
+    _, none_empty = data.as_tensors(data.load("synthetic-lesions", "train", n=32, empty_fraction=0.0))
     assert torch.all(none_empty.flatten(1).sum(1) > 0)
-    _, all_empty = stack(data.load("synthetic-lesions", "train", n=32, empty_fraction=1.0))
+    _, all_empty = data.as_tensors(data.load("synthetic-lesions", "train", n=32, empty_fraction=1.0))
     assert all_empty.sum() == 0
 
 
 def test_no_global_threshold_finds_the_lesions():
-    x_train, y_train = stack(data.load("synthetic-lesions", "train", n=300))
-    x_test, y_test = stack(data.load("synthetic-lesions", "test", n=200))
+    x_train, y_train = data.as_tensors(data.load("synthetic-lesions", "train", n=300))
+    x_test, y_test = data.as_tensors(data.load("synthetic-lesions", "test", n=200))
     test_dice = best_threshold(x_train[:, 0], y_train).dice(x_test[:, 0], y_test)
     assert test_dice < 0.25, f"a plain threshold reaches Dice {test_dice:.3f} (measured 0.075); the lesions are too easy"
     # the same search does find lesions that a threshold can find: the test can fail
@@ -152,7 +147,7 @@ def nearest_mean_miou(x_train, y_train, x_test, y_test, num_classes):
 
 
 def test_streets_have_realistic_class_imbalance():
-    _, y = stack(data.load("synthetic-streets", "train", n=200))
+    _, y = data.as_tensors(data.load("synthetic-streets", "train", n=200))
     freq = torch.bincount(y.flatten(), minlength=9).float() / y.numel()
     names = data.DATASETS["synthetic-streets"].class_names
     share = dict(zip(names, freq.tolist()))
@@ -163,8 +158,8 @@ def test_streets_have_realistic_class_imbalance():
 
 
 def test_no_colour_rule_segments_the_streets():
-    x_train, y_train = stack(data.load("synthetic-streets", "train", n=150))
-    x_test, y_test = stack(data.load("synthetic-streets", "test", n=80))
+    x_train, y_train = data.as_tensors(data.load("synthetic-streets", "train", n=150))
+    x_test, y_test = data.as_tensors(data.load("synthetic-streets", "test", n=80))
     miou = nearest_mean_miou(x_train, y_train, x_test, y_test, 9)
     assert miou < 0.25, f"the nearest-mean colour rule reaches mIoU {miou:.3f} (measured 0.14)"
     # on images coloured by class the same rule is perfect: the test can fail
@@ -175,7 +170,7 @@ def test_no_colour_rule_segments_the_streets():
 
 def test_streets_share_colours_across_classes():
     """Grey road, grey buildings and grey cars: the colour ranges of these classes overlap."""
-    x, y = stack(data.load("synthetic-streets", "train", n=100))
+    x, y = data.as_tensors(data.load("synthetic-streets", "train", n=100))
     grey = x.mean(1)
     spread = x.std(1) < 0.04
     for cls in (0, 3, 6):  # road, building, car
