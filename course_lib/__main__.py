@@ -1,14 +1,37 @@
-"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, grade, make-checkpoints)."""
+"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, download, grade, make-checkpoints)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .config import repo_root
 
-__all__ = ["main"]
+__all__ = ["main", "add_download_arguments"]
+
+
+class _DownloadNames:
+    """The names ``download`` accepts (every real dataset, then ``all``), read only when argparse checks one."""
+
+    def _names(self) -> list[str]:
+        from .data.cli import REAL_NAMES  # imports torch: not needed by the other commands
+
+        return [*REAL_NAMES, "all"]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+
+def add_download_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``NAME... | all`` and ``--verify`` to a (sub)parser; argparse refuses unknown names and lists the valid ones."""
+    parser.add_argument("names", nargs="+", metavar="NAME", choices=_DownloadNames(),
+                        help="real datasets to download: %(choices)s")
+    parser.add_argument("--verify", action="store_true", help="re-hash cached files and fetch changed ones again")
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -47,7 +70,13 @@ def _clean(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     from .doctor import run_doctor
 
-    return run_doctor(quick=args.quick)
+    return run_doctor(quick=args.quick, workshop=args.workshop)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from .data.cli import run_download
+
+    return run_download(args)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -99,7 +128,16 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("doctor", help="pre-flight check: versions, device, speed, data cache")
     p.add_argument("--quick", action="store_true", help="skip the timed benchmark")
+    p.add_argument("--workshop", action="store_true", help="also report the real datasets the capstone lessons use")
     p.set_defaults(func=_doctor)
+
+    p = sub.add_parser(
+        "download", help="download real datasets (verified, resumable) into the cache, e.g. download drive camvid",
+        description="Download real datasets into the cache ($COURSE_DATA_DIR), from $COURSE_DATA_MIRROR if set, "
+        "else from the official sources: SHA-256 checked, resumable, never a half file.",
+    )
+    add_download_arguments(p)
+    p.set_defaults(func=_download)
 
     p = sub.add_parser("grade", help="run submitted learner notebooks headless; write a learner × exercise table")
     p.add_argument("submissions", help="folder with one sub-folder per learner holding NN_topic.ipynb files")

@@ -15,10 +15,10 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from .config import DATA_DIR_ENV, data_dir, repo_root
+from .config import DATA_DIR_ENV, DATA_MIRROR_ENV, data_dir, repo_root
 
-__all__ = ["Finding", "requirements", "check_python", "check_packages", "benchmark", "check_data_cache", "run_doctor",
-           "REFERENCE_IMAGES_PER_S", "REFERENCE_TRAINING_MINUTES"]
+__all__ = ["Finding", "requirements", "check_python", "check_packages", "benchmark", "check_data_cache",
+           "check_workshop_data", "run_doctor", "REFERENCE_IMAGES_PER_S", "REFERENCE_TRAINING_MINUTES"]
 
 # Measured on the course's reference machine (2 cores, no GPU) with ``benchmark()``: images/s of a
 # training step of the benchmark network at 64x64, batch 16.
@@ -187,19 +187,63 @@ def check_data_cache() -> Finding:
     return Finding("ok", "data cache", detail)
 
 
-def run_doctor(quick: bool = False, stream=None) -> int:
-    """Run every check, print the report and a one-line verdict; returns 0 only when ready."""
+def _dataset_state(name: str) -> tuple[bool, str]:
+    """(cached?, what the cache holds) for one real dataset, e.g. (True, "cached, 20 samples in /cache/drive")."""
+    from .data.download import dataset_root, interrupted, is_present
+    from .data.real import count_samples
+
+    root = dataset_root(name)
+    if is_present(name):
+        return True, f"cached, {count_samples(name, root)} samples in {root}"
+    if interrupted(name):
+        return False, f"an interrupted download in {root} (the command below resumes it)"
+    return False, f"not cached (looked in {root})"
+
+
+def check_workshop_data() -> list[Finding]:
+    """The real datasets the capstone lessons use: cached or not; missing ones are a warning (synthetic stand-ins)."""
+    from .data.catalog import capstone_needs
+
+    findings: list[Finding] = []
+    missing: list[str] = []
+    for name, uses in capstone_needs().items():
+        lessons = ", ".join(lesson + ("" if required else " (optional)") for lesson, required in uses)
+        present, state = _dataset_state(name)
+        if present:
+            findings.append(Finding("ok", f"{name} for {lessons}", state))
+        elif any(required for _, required in uses):
+            missing.append(name)
+            findings.append(Finding("warn", f"{name} for {lessons}", state + "; the lesson falls back to a synthetic stand-in"))
+        else:
+            findings.append(Finding("ok", f"{name} for {lessons}", f"{state}; to add it: python -m course_lib download {name}"))
+    if missing:
+        last = max(i for i, f in enumerate(findings) if f.level == "warn")
+        findings[last].fix = (f"python -m course_lib download {' '.join(missing)}   (online, or with "
+                              f"{DATA_MIRROR_ENV} set to a folder holding the data)")
+    return findings
+
+
+def run_doctor(quick: bool = False, stream=None, workshop: bool = False) -> int:
+    """Run every check (with ``workshop``, also the capstones' real data), print the report and a one-line verdict; 0 when ready."""
     stream = stream or sys.stdout
     print("course_lib doctor: checking this machine for the image-segmentation course\n", file=stream)
     python, reqs = requirements()
     findings = [check_python(python), *check_packages(reqs), *check_imports()]
-    if not any(f.level == "fail" and f.what.startswith("import") for f in findings):
+    imports_ok = not any(f.level == "fail" and f.what.startswith("import") for f in findings)
+    if imports_ok:
         findings.append(check_device())
         if not quick:
             findings.append(check_speed())
     findings.append(check_data_cache())
     for f in findings:
         print(f.line(), file=stream)
+    if workshop:
+        print("\nworkshop data: the real datasets of the capstone lessons (missing ones are replaced by synthetic "
+              "stand-ins)", file=stream)
+        section = check_workshop_data() if imports_ok else []
+        for f in section or [Finding("warn", "workshop data", "not checked", "fix the failed imports above first.")]:
+            print(f.line(), file=stream)
+        findings += section
     fails = [f for f in findings if f.level == "fail"]
     warns = [f for f in findings if f.level == "warn"]
     print(file=stream)

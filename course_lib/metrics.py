@@ -1,4 +1,5 @@
-"""Segmentation metrics: confusion matrix, IoU, Dice, pixel accuracy, boundary scores and instance mask AP.
+"""Segmentation metrics: confusion matrix, IoU, Dice, pixel accuracy, boundary scores, instance mask AP, and binary
+scores inside a field of view (sensitivity, specificity, ROC AUC, best threshold, clDice, recall by vessel width).
 
 Introduced in lesson 03 (semantic metrics), used again in lesson 06 (instance matching and mask AP).
 
@@ -37,6 +38,21 @@ Equivalences with the references (tested in ``tests/test_metrics.py``)
   the model still predicts: torchmetrics F1 then scores that class as 0 (its Jaccard does not).
   ``multiclass_accuracy(average="micro")`` matches pixel accuracy; its ``"macro"`` counts a class that is only
   predicted (never in target) as recall 0, where ours (and scikit-learn) leave it out.
+
+Binary scores inside a mask (``binary_scores``, ``roc_auc``, ``best_threshold``, ``cldice``, ``recall_by_width``)
+-----------------------------------------------------------------------------------------------------------------
+* ``target``: 0 = background, 1 = foreground (e.g. vessel), ``IGNORE`` (255) = not scored; bool masks also work.
+* Predictions: bool or 0/1 integers, or float probabilities/scores, foreground where ``> threshold`` (compared in the
+  scores' own dtype, exactly as ``probs > threshold``).
+* ``mask``: bool (or 0/1), True where pixels are scored (e.g. the field of view); the target's shape, or one H×W
+  mask for an N×H×W batch. Pixels outside it or with target 255 do not count at all.
+* Counts are pooled over every scored pixel of the batch (micro average), as DRIVE results are usually reported.
+* A ratio whose denominator is 0 is **NaN** (scikit-learn's ``zero_division=np.nan``): e.g. sensitivity without any
+  foreground pixel, or everything when the mask is empty. Unlike ``dice(average="binary")``, which gives 1.0 when both
+  masks are empty: an empty field of view is a bug to notice, not a perfect score.
+* Tested against scikit-learn: ``f1_score`` (Dice), ``jaccard_score`` (IoU), ``recall_score`` (sensitivity;
+  with ``pos_label=0``: specificity), ``precision_score``, ``accuracy_score`` and ``roc_auc_score`` on the
+  scored pixels.
 """
 
 from __future__ import annotations
@@ -66,6 +82,14 @@ __all__ = [
     "masks_from_instance_ids",
     "mask_ap_per_class",
     "mask_average_precision",
+    "IGNORE",
+    "binary_scores",
+    "roc_auc",
+    "best_threshold",
+    "cldice",
+    "vessel_width_map",
+    "WidthRecall",
+    "recall_by_width",
 ]
 
 _AVERAGES = ("macro", "micro", "binary", None)
@@ -696,3 +720,293 @@ def mask_average_precision(
     """
     per_class = mask_ap_per_class(preds, targets, iou_threshold, max_detections)
     return float(np.mean(list(per_class.values()))) if per_class else math.nan
+
+
+# ------------------------------------------------------------------------------- binary scores inside a mask
+# Conventions: see "Binary scores inside a mask" in the module docstring.
+IGNORE = 255
+_BINARY_METRICS = ("dice", "iou", "accuracy")
+
+
+def _binary_target(target: Any, name: str = "target") -> torch.Tensor:
+    """Integer target with values 0, 1 and IGNORE only."""
+    t = _label_tensor(target, name)
+    if t.numel() == 0:
+        return t
+    low, high = (int(v) for v in torch.aminmax(t))
+    value = low if low < 0 else None
+    if value is None and high > 1:  # only then look for values other than 0, 1 and IGNORE
+        bad = (t > 1) & (t != IGNORE)
+        value = int(t[bad][0]) if bool(bad.any()) else None
+    if value is not None:
+        raise ValueError(
+            f"{name} holds the value {value}; a binary target has 0 (background), 1 (foreground) and "
+            f"{IGNORE} (not scored) only. For a 0/255 mask image use (mask > 127).long()."
+        )
+    return t
+
+
+def _binary_prediction(pred: Any, threshold: float, name: str, shape: torch.Size) -> torch.Tensor:
+    """Bool prediction of ``shape``: floats are thresholded (``> threshold``), integers must be 0/1."""
+    p = _to_tensor(pred, name)
+    if tuple(p.shape) != tuple(shape):
+        raise ValueError(
+            f"{name} has shape {tuple(p.shape)} but target has shape {tuple(shape)}; they must match "
+            f"(for N×1×H×W model output use {name}[:, 0])."
+        )
+    if p.is_floating_point():
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+            raise ValueError(f"threshold={threshold!r} must be a finite number, e.g. 0.5 for probabilities.")
+        if p.numel() and not bool(torch.isfinite(p).all()):
+            raise ValueError(f"{name} holds NaN or inf values; check the model output before scoring it.")
+        return p > threshold
+    if p.dtype == torch.bool:
+        return p
+    if p.is_complex() or (p.numel() and bool(((p != 0) & (p != 1)).any())):
+        raise ValueError(f"{name} holds values other than 0 and 1; pass a binary mask or float probabilities.")
+    return p != 0
+
+
+def _scored(target: torch.Tensor, mask: Any) -> torch.Tensor:
+    """Bool tensor of target's shape: True where a pixel is scored (inside ``mask`` and not IGNORE)."""
+    keep = target != IGNORE
+    if mask is None:
+        return keep
+    m = _to_tensor(mask, "mask")
+    if m.is_floating_point() or m.is_complex():
+        raise ValueError(f"mask has dtype {m.dtype}; pass a bool mask (True = scored), e.g. fov > 0.")
+    if m.dtype != torch.bool:
+        if m.numel() and bool(((m != 0) & (m != 1)).any()):
+            raise ValueError("mask holds values other than 0 and 1; pass a bool mask, e.g. fov > 0 for a 0/255 image.")
+        m = m != 0
+    if tuple(m.shape) != tuple(target.shape) and tuple(m.shape) != tuple(target.shape[-2:]):
+        raise ValueError(
+            f"mask has shape {tuple(m.shape)} but target has shape {tuple(target.shape)}; pass a mask of the "
+            f"target's shape or one H×W mask for every image."
+        )
+    if m.device != target.device:
+        raise ValueError(f"mask is on {m.device} but target is on {target.device}; move both to one device.")
+    return keep & m
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else math.nan
+
+
+def _binary_counts(pred: Any, target: Any, mask: Any, threshold: float) -> tuple[int, int, int, int]:
+    t = _binary_target(target)
+    p = _binary_prediction(pred, threshold, "pred", t.shape)
+    if p.device != t.device:
+        raise ValueError(f"pred is on {p.device} but target is on {t.device}; move both to one device.")
+    keep = _scored(t, mask)
+    pos = (t == 1) & keep
+    neg = (t == 0) & keep
+    tp, n_pos, fp, n_neg = (int(v) for v in torch.stack([(p & pos).sum(), pos.sum(), (p & neg).sum(), neg.sum()]))
+    return tp, n_pos - tp, fp, n_neg - fp
+
+
+def binary_scores(pred: Any, target: Any, mask: Any = None, threshold: float = 0.5) -> dict[str, float]:
+    """Dice (= F1), IoU, sensitivity, specificity, precision and accuracy of a binary prediction inside ``mask``.
+
+    ``pred``: a bool/0-1 mask or float probabilities (foreground where ``> threshold``); ``target``: 0/1 with
+    255 = not scored; ``mask``: bool, True where pixels count (e.g. the field of view). Counts are pooled over
+    the batch; a score with a zero denominator is NaN. Sensitivity = recall = TP/(TP+FN), specificity =
+    TN/(TN+FP), precision = TP/(TP+FP), accuracy = (TP+TN)/all scored pixels.
+    """
+    tp, fn, fp, tn = _binary_counts(pred, target, mask, threshold)
+    return {
+        "dice": _ratio(2 * tp, 2 * tp + fp + fn),
+        "iou": _ratio(tp, tp + fp + fn),
+        "sensitivity": _ratio(tp, tp + fn),
+        "specificity": _ratio(tn, tn + fp),
+        "precision": _ratio(tp, tp + fp),
+        "accuracy": _ratio(tp + tn, tp + fn + fp + tn),
+    }
+
+
+def _sorted_scores(scores: Any, target: Any, mask: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted scores of the scored foreground pixels and of the scored background pixels (numpy, on the CPU)."""
+    t = _binary_target(target)
+    s = _to_tensor(scores, name)
+    if tuple(s.shape) != tuple(t.shape):
+        raise ValueError(
+            f"{name} has shape {tuple(s.shape)} but target has shape {tuple(t.shape)}; they must match "
+            f"(for N×1×H×W model output use {name}[:, 0])."
+        )
+    if s.device != t.device:
+        raise ValueError(f"{name} is on {s.device} but target is on {t.device}; move both to one device.")
+    if s.is_complex():
+        raise ValueError(f"{name} has dtype {s.dtype}; pass real-valued scores (probabilities or logits).")
+    keep = _scored(t, mask).cpu().numpy()
+    fg = (t == 1).cpu().numpy()
+    s = s.detach()
+    if s.dtype in (torch.float16, torch.bfloat16) or not s.is_floating_point():
+        s = s.float()
+    values = s.cpu().numpy()
+    pos, neg = values[keep & fg], values[keep & ~fg]  # ~fg inside keep is exactly target == 0
+    pos.sort()
+    neg.sort()
+    for part in (pos, neg):  # NaN sorts last, -inf first: the two ends tell whether all are finite
+        if part.size and not (np.isfinite(part[0]) and np.isfinite(part[-1])):
+            raise ValueError(f"{name} holds NaN or inf values inside the mask; check the model output before scoring it.")
+    return pos, neg
+
+
+def roc_auc(scores: Any, target: Any, mask: Any = None) -> float:
+    """Exact area under the ROC curve of ``scores`` (probabilities or logits) inside ``mask``; NaN if one class is absent.
+
+    The Mann-Whitney rank statistic: the chance that a random foreground pixel scores higher than a random
+    background pixel, ties counting one half. Equals ``sklearn.metrics.roc_auc_score`` (which raises where this
+    returns NaN). Sorts each class once and counts in integers, so it is exact and fast on millions of pixels.
+    """
+    pos, neg = _sorted_scores(scores, target, mask, "scores")
+    if pos.size == 0 or neg.size == 0:
+        return math.nan
+    below = np.searchsorted(neg, pos, side="left")  # background pixels scored lower than each foreground pixel
+    not_above = np.searchsorted(neg, pos, side="right")  # ... lower or equal (a tie counts one half)
+    twice_wins = int(below.sum(dtype=np.int64)) + int(not_above.sum(dtype=np.int64))
+    return twice_wins / (2.0 * pos.size * neg.size)
+
+
+def best_threshold(
+    probs: Any, target: Any, mask: Any = None, thresholds: Any = None, metric: str = "dice"
+) -> tuple[float, float]:
+    """The threshold (foreground where ``probs > threshold``) with the best ``metric`` inside ``mask``, and that score.
+
+    ``thresholds``: the candidates (default 0.01, 0.02, …, 0.99, which needs probabilities in [0, 1]);
+    ``metric``: ``"dice"`` (= F1), ``"iou"`` or ``"accuracy"``. Every candidate is scored at once from the
+    sorted scores of each class (one binary search per candidate); ties go to the smallest threshold.
+    Agrees with :func:`binary_scores` at the returned threshold.
+    """
+    if metric not in _BINARY_METRICS:
+        raise ValueError(f"metric={metric!r} is not supported; use one of {', '.join(map(repr, _BINARY_METRICS))}.")
+    pos, neg = _sorted_scores(probs, target, mask, "probs")
+    if thresholds is None:
+        low = min(pos[:1].tolist() + neg[:1].tolist(), default=0.0)
+        high = max(pos[-1:].tolist() + neg[-1:].tolist(), default=1.0)
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"probs lie in [{low:.3g}, {high:.3g}], not [0, 1]: pass probabilities (torch.sigmoid(logits)) "
+                f"or your own thresholds=..."
+            )
+        candidates = np.arange(1, 100) / 100
+    else:
+        candidates = np.unique(np.asarray(_to_tensor(thresholds, "thresholds").cpu().numpy(), dtype=np.float64))
+        if candidates.ndim != 1 or candidates.size == 0 or not np.isfinite(candidates).all():
+            raise ValueError("thresholds must be a non-empty 1-D list of finite numbers, e.g. np.linspace(0.05, 0.95, 19).")
+    if pos.size == 0:
+        raise ValueError(
+            "target has no foreground pixel inside the mask, so no threshold can be chosen; check the target "
+            "(1 = foreground) and the mask."
+        )
+    cut = candidates.astype(pos.dtype)  # compare in the scores' own dtype, exactly as `probs > threshold` does
+    tp = (pos.size - np.searchsorted(pos, cut, side="right")).astype(np.float64)
+    fp = (neg.size - np.searchsorted(neg, cut, side="right")).astype(np.float64)
+    fn = pos.size - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "dice":
+            values = 2 * tp / (2 * tp + fp + fn)
+        elif metric == "iou":
+            values = tp / (tp + fp + fn)
+        else:
+            values = (tp + neg.size - fp) / (pos.size + neg.size)
+    best = int(np.nanargmax(values))
+    return float(candidates[best]), float(values[best])
+
+
+# ------------------------------------------------------------------------------- thin structures (vessels)
+class WidthRecall(NamedTuple):
+    """Recall of foreground pixels per width bin: bin i holds widths in [edges[i], edges[i+1])."""
+
+    edges: torch.Tensor
+    recall: torch.Tensor
+    pixels: torch.Tensor
+
+
+def _binary_batch(pred: Any, target: Any, mask: Any, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pred, foreground, scored) as bool N×H×W numpy arrays."""
+    t = _binary_target(target)
+    if t.ndim not in (2, 3):
+        raise ValueError(f"target has shape {tuple(t.shape)}; pass one H×W mask or a batch N×H×W.")
+    p = _binary_prediction(pred, threshold, "pred", t.shape)
+    keep = _scored(t, mask)
+    arrays = [a.cpu().numpy() for a in (p, t == 1, keep)]
+    return tuple(a[None] if a.ndim == 2 else a for a in arrays)  # type: ignore[return-value]
+
+
+def cldice(pred: Any, target: Any, mask: Any = None, threshold: float = 0.5) -> float:
+    """Centreline Dice (clDice, Shit et al. 2021): how well the skeletons of thin structures are covered.
+
+    Both masks are cut to the scored pixels and skeletonised (``skimage.morphology.skeletonize``);
+    topology precision = share of the predicted skeleton inside the target, topology sensitivity = share of
+    the target skeleton inside the prediction, clDice = their harmonic mean. Counts are pooled over the
+    batch; NaN when a skeleton is empty. A thick prediction of a thin vessel scores a low Dice but clDice 1.
+    """
+    from skimage.morphology import skeletonize
+
+    p, fg, keep = _binary_batch(pred, target, mask, threshold)
+    counts = np.zeros(4, dtype=np.int64)  # skel(P) in T, |skel(P)|, skel(T) in P, |skel(T)|
+    for pi, ti, ki in zip(p, fg, keep):
+        pi, ti = pi & ki, ti & ki
+        sp, st = skeletonize(pi), skeletonize(ti)
+        counts += [np.count_nonzero(sp & ti), np.count_nonzero(sp), np.count_nonzero(st & pi), np.count_nonzero(st)]
+    tprec, tsens = _ratio(int(counts[0]), int(counts[1])), _ratio(int(counts[2]), int(counts[3]))
+    if math.isnan(tprec) or math.isnan(tsens):
+        return math.nan
+    return 0.0 if tprec + tsens == 0 else 2 * tprec * tsens / (tprec + tsens)
+
+
+def vessel_width_map(target: Any) -> torch.Tensor:
+    """Estimated width in pixels of the structure at each foreground pixel of an H×W (or N×H×W) mask; 0 elsewhere.
+
+    Each pixel takes the width at its nearest centreline (skeleton) pixel, 2·d − 1, where d is that pixel's
+    Euclidean distance to the background (``scipy.ndimage.distance_transform_edt``). Exact for straight bars
+    of odd width (a 1-pixel line gives 1, a 5-pixel bar 5); one less for even widths; rougher at ends and forks.
+    """
+    from scipy.ndimage import distance_transform_edt
+    from skimage.morphology import skeletonize
+
+    t = _binary_target(target)
+    if t.ndim not in (2, 3):
+        raise ValueError(f"target has shape {tuple(t.shape)}; pass one H×W mask or a batch N×H×W.")
+    fg = (t == 1).cpu().numpy()
+    batch = fg[None] if fg.ndim == 2 else fg
+    out = np.zeros(batch.shape, dtype=np.float64)
+    for i, f in enumerate(batch):
+        skeleton = skeletonize(f)
+        if not skeleton.any():
+            continue
+        depth = distance_transform_edt(f)
+        rows, cols = distance_transform_edt(~skeleton, return_distances=False, return_indices=True)
+        out[i][f] = (2 * depth[rows, cols] - 1)[f]
+    result = torch.from_numpy(out)
+    return result[0] if fg.ndim == 2 else result
+
+
+def recall_by_width(
+    pred: Any,
+    target: Any,
+    mask: Any = None,
+    bins: Sequence[float] = (0, 2, 4, 6, math.inf),
+    threshold: float = 0.5,
+) -> WidthRecall:
+    """Recall of the target's foreground pixels grouped by the width of their vessel (:func:`vessel_width_map`).
+
+    ``bins`` are increasing edges; bin i counts widths in [bins[i], bins[i+1]) (widths outside all bins are
+    left out). Returns ``WidthRecall(edges, recall, pixels)``: recall per bin (NaN for an empty bin) and the
+    number of scored foreground pixels in it. Shows whether a model misses the thin capillaries.
+    """
+    edges = np.asarray(bins, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or np.isnan(edges).any() or not (np.diff(edges) > 0).all():
+        raise ValueError(f"bins={bins!r} must be at least two increasing edges, e.g. (0, 2, 4, 6, math.inf).")
+    p, fg, keep = _binary_batch(pred, target, mask, threshold)
+    widths = vessel_width_map(torch.from_numpy(fg.astype(np.uint8))).numpy()
+    scored = fg & keep
+    which = np.searchsorted(edges, widths[scored], side="right") - 1
+    inside = (which >= 0) & (which < edges.size - 1)
+    n_bins = edges.size - 1
+    pixels = np.bincount(which[inside], minlength=n_bins)
+    hits = np.bincount(which[inside], weights=p[scored][inside].astype(np.float64), minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(pixels > 0, hits / np.maximum(pixels, 1), np.nan)
+    return WidthRecall(torch.from_numpy(edges), torch.from_numpy(recall), torch.from_numpy(pixels.astype(np.int64)))

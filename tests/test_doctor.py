@@ -47,3 +47,50 @@ def test_run_doctor_verdict(monkeypatch, tmp_path):
     out = io.StringIO()
     assert doctor.run_doctor(quick=True, stream=out) == 1
     assert "NOT READY" in out.getvalue().splitlines()[-1]
+
+
+def fake_drive(cache, numbers=(21, 22)):
+    """Empty files in DRIVE's original layout: enough for the cache to count them as samples."""
+    part = cache / "drive" / "training"
+    for sub in ("images", "1st_manual", "mask"):
+        (part / sub).mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        for path in (f"images/{n}_training.tif", f"1st_manual/{n}_manual1.gif", f"mask/{n}_training_mask.gif"):
+            (part / path).touch()
+
+
+def test_workshop_data_missing_is_a_warning_with_the_download_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    found = {f.what.split()[0]: f for f in doctor.check_workshop_data()}
+    assert list(found) == ["drive", "isbi2012", "camvid"]
+    assert found["drive"].level == found["camvid"].level == "warn"
+    assert "09_capstone_medical" in found["drive"].what and "10_capstone_driving" in found["camvid"].what
+    assert "synthetic stand-in" in found["drive"].detail and str(tmp_path / "camvid") in found["camvid"].detail
+    assert found["isbi2012"].level == "ok" and "optional" in found["isbi2012"].what
+    assert "python -m course_lib download isbi2012" in found["isbi2012"].detail
+    fixes = [f.fix for f in found.values() if f.fix]
+    assert fixes == ["python -m course_lib download drive camvid   (online, or with COURSE_DATA_MIRROR set to a folder holding the data)"]
+
+
+def test_workshop_data_counts_cached_samples_and_spots_interrupted_downloads(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    fake_drive(tmp_path)
+    (tmp_path / "camvid").mkdir()
+    (tmp_path / "camvid" / ".course_incomplete").touch()
+    found = {f.what.split()[0]: f for f in doctor.check_workshop_data()}
+    assert found["drive"].level == "ok" and found["drive"].detail == f"cached, 2 samples in {tmp_path / 'drive'}"
+    assert found["camvid"].level == "warn" and "interrupted download" in found["camvid"].detail
+    assert found["camvid"].fix.startswith("python -m course_lib download camvid ")
+
+
+def test_doctor_workshop_from_the_command_line(monkeypatch, tmp_path, capsys):
+    from course_lib.__main__ import main
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert main(["doctor", "--quick", "--workshop"]) == 0, "missing capstone data is a warning, not a failure"
+    text = capsys.readouterr().out
+    assert "workshop data:" in text and "WARN  drive for 09_capstone_medical" in text
+    assert "fix: python -m course_lib download drive camvid" in text
+    assert text.strip().splitlines()[-1].startswith("VERDICT: READY") and "drive for 09_capstone_medical" in text.splitlines()[-1]
+    assert main(["doctor", "--quick"]) == 0
+    assert "workshop data" not in capsys.readouterr().out

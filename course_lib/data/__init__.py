@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from .base import SPLITS, SegmentationDataset, as_tensors
-from .catalog import describe, list_datasets, load
+from .catalog import CAPSTONE_DATASETS, LessonData, describe, list_datasets, load
 from .download import (
     DatasetUnavailableError,
     DownloadError,
@@ -45,6 +45,8 @@ __all__ = [
     "safe_extract",
     "DATASETS",
     "DatasetInfo",
+    "CAPSTONE_DATASETS",
+    "LessonData",
     "CAMVID_CLASSES",
     "SPLITS",
     "TARGET_TYPES",

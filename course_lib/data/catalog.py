@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from torch.utils.data import Dataset
 
 from .registry import DATASETS
 
-__all__ = ["load", "list_datasets", "describe"]
+__all__ = ["load", "list_datasets", "describe", "LessonData", "CAPSTONE_DATASETS", "capstone_needs"]
+
+
+@dataclass(frozen=True)
+class LessonData:
+    """The real datasets a lesson uses: ``required`` ones (else a synthetic stand-in) and ``optional`` extras."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+#: Which capstone lesson uses which real dataset; the notebooks and ``doctor --workshop`` both read this.
+CAPSTONE_DATASETS: dict[str, LessonData] = {
+    "09_capstone_medical": LessonData(required=("drive",), optional=("isbi2012",)),
+    "10_capstone_driving": LessonData(required=("camvid",)),
+}
+
+
+def capstone_needs() -> dict[str, list[tuple[str, bool]]]:
+    """{dataset: [(lesson, required?), ...]} for every real dataset a capstone uses, in lesson order."""
+    needs: dict[str, list[tuple[str, bool]]] = {}
+    for lesson, wanted in CAPSTONE_DATASETS.items():
+        for name in wanted.required + wanted.optional:
+            needs.setdefault(name, []).append((lesson, name in wanted.required))
+    return needs
 
 
 def load(name: str, split: str = "train", **options: Any) -> Dataset:

@@ -10,7 +10,9 @@ How a dataset gets into the cache (``course_lib.config.data_dir()``, i.e. ``$COU
   and archives unpacked.
 
 Each file is fetched by :func:`pooch.retrieve` (hash check, then an atomic rename into place) with
-a downloader written here that resumes an interrupted transfer from a ``.part`` file.
+a downloader written here that resumes an interrupted transfer from a ``.part`` file. With
+``quiet=False`` (``load()`` and ``python -m course_lib download``) a tqdm bar counts the files, or the
+bytes of a large archive.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
@@ -46,6 +49,7 @@ __all__ = [
     "dataset_root",
     "fetch",
     "is_present",
+    "interrupted",
     "cached",
     "instructions",
     "sha256sum",
@@ -54,6 +58,7 @@ __all__ = [
 CHUNK_SIZE = 1 << 20  # bytes read and written at a time
 _COMPLETE = ".course_complete.json"  # written into a dataset folder once every file is in place
 _INCOMPLETE = ".course_incomplete"  # present while a fetch is running or after one was interrupted
+_T = TypeVar("_T")
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -376,7 +381,12 @@ def _samples_found(name: str, root: Path) -> int:
 def is_present(name: str) -> bool:
     """True if the dataset is in the cache: its folder holds samples and no fetch was left unfinished."""
     root = dataset_root(name)
-    return root.is_dir() and not (root / _INCOMPLETE).exists() and _samples_found(name, root) > 0
+    return root.is_dir() and not interrupted(name) and _samples_found(name, root) > 0
+
+
+def interrupted(name: str) -> bool:
+    """True if a fetch of ``name`` started and did not finish (running it again resumes)."""
+    return (dataset_root(name) / _INCOMPLETE).exists()
 
 
 def cached() -> dict[str, Path]:
@@ -418,8 +428,18 @@ def instructions(name: str, reason: BaseException | str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _fetch_from_mirror(name: str, mirror: str, root: Path) -> dict[str, str]:
+def _counting(items: Iterable[_T], total: int, desc: str, show: bool) -> Iterable[_T]:
+    """``items`` as they are, or wrapped in a tqdm bar that counts files when ``show`` is true."""
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc=desc, unit="file")
+
+
+def _fetch_from_mirror(name: str, mirror: str, root: Path, quiet: bool) -> dict[str, str]:
     folder = _real_info(name).folder
+    entries = mirror_listing(mirror, folder)
 
     def one(entry: tuple[str, str | None]) -> tuple[str, str]:
         rel, known = entry
@@ -427,13 +447,14 @@ def _fetch_from_mirror(name: str, mirror: str, root: Path) -> dict[str, str]:
         return rel, known.split(":", 1)[1] if known and known.startswith("sha256:") else sha256sum(target)
 
     with _quiet_pooch(), ThreadPoolExecutor(max_workers=4) as pool:  # many small files: overlap the waiting
-        return dict(pool.map(one, mirror_listing(mirror, folder)))
+        return dict(_counting(pool.map(one, entries), len(entries), name, not quiet))
 
 
 def _fetch_official(name: str, root: Path, quiet: bool) -> dict[str, str]:
     hashes = {}
     downloads_dir = data_dir() / "_downloads"
-    for item in DOWNLOADS[name]:
+    items = DOWNLOADS[name]
+    for item in _counting(items, len(items), name, not quiet and not any(d.archive for d in items)):  # archives: a bytes bar
         if not item.archive:
             target = download_file(item.url, root.joinpath(*PurePosixPath(item.dest).parts), item.known_hash)
             hashes[item.dest] = sha256sum(target)
@@ -494,7 +515,7 @@ def fetch(name: str, *, verify: bool = False, quiet: bool = True) -> Path:
     started = time.time()
     try:
         if mirror:
-            hashes = _fetch_from_mirror(name, mirror, root)
+            hashes = _fetch_from_mirror(name, mirror, root, quiet)
             source = f"mirror {mirror}"
         else:
             hashes = _fetch_official(name, root, quiet)

@@ -140,6 +140,17 @@ class RealDataset(SegmentationDataset):
             keys, split, val_fraction=self.val_fraction, test_fraction=self.test_fraction, seed=self.split_seed
         )
 
+    def _official_test_split(self, found: dict[str, tuple], train: list[str], test: list[str], split: str) -> list[str]:
+        """Keys of ``split`` when the dataset ships an official test part: ``test`` is it, train/val a seeded split of ``train``.
+
+        Without both parts (or for ``split='all'``), the seeded three-way split of everything found.
+        """
+        if split == "all" or not (train and test):
+            return RealDataset._split_keys(self, found, split)
+        if split == "test":
+            return test
+        return seeded_split(train, split, val_fraction=self.val_fraction, test_fraction=0.0, seed=self.split_seed)
+
     def __len__(self) -> int:
         return len(self.samples)
 
@@ -253,7 +264,11 @@ class OxfordPets(RealDataset):
 
 
 class DSB2018(RealDataset):
-    """DSB 2018 nuclei: ``<id>/images/<id>.png`` with one ``<id>/masks/*.png`` per nucleus (any stage folder)."""
+    """DSB 2018 nuclei: ``<id>/images/<id>.png`` with one ``<id>/masks/*.png`` per nucleus (any stage folder).
+
+    With both ``stage1_train/`` and ``stage1_test/`` present, ``test`` is exactly ``stage1_test/`` and train/val
+    are a seeded split of ``stage1_train/`` (``val_fraction``); otherwise a seeded three-way split of what is there.
+    """
 
     seeded = True
     has_instances = True
@@ -269,6 +284,12 @@ class DSB2018(RealDataset):
             if _visible(image) and masks:
                 found[sample.name] = (image, tuple(masks))
         return found
+
+    def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
+        stage = {key: image.relative_to(self.root).parts[0] for key, (image, _) in found.items()}
+        train = sorted((k for k in found if stage[k] == "stage1_train"), key=natural_key)
+        test = sorted((k for k in found if stage[k] == "stage1_test"), key=natural_key)
+        return self._official_test_split(found, train, test, split)
 
     def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_paths = self.samples[index]
@@ -311,11 +332,7 @@ class DRIVE(RealDataset):
         test = sorted((k for k in found if k.startswith("test/")), key=natural_key)
         if split == "all":
             return training + test
-        if not test:  # only training images (e.g. the course's sample): split them three ways
-            return super()._split_keys({k: found[k] for k in training}, split)
-        if split == "test":
-            return test
-        return seeded_split(training, split, val_fraction=self.val_fraction, test_fraction=0.0, seed=self.split_seed)
+        return self._official_test_split(found, training, test, split)  # no test/ (the course's sample): 3-way split
 
     def _fov_array(self, fov_path: Path | None, shape: tuple[int, int]) -> np.ndarray:
         return np.ones(shape, dtype=bool) if fov_path is None else _read_binary(fov_path)

@@ -195,7 +195,8 @@ DATASETS: dict[str, DatasetInfo] = {
         synthetic=False,
         options=_REAL_OPTIONS + _SEEDED_SPLIT + ("target",),
         targets=("semantic", "boundary", "instance", "ids"),
-        splits="seeded split of all sample folders found (default 70/15/15%)",
+        splits="with stage1_train/ and stage1_test/ both present: test = stage1_test/, train/val = seeded split of "
+        "stage1_train/; otherwise a seeded split of all sample folders found (default 70/15/15%)",
         folder="dsb2018_nuclei",
         homepage="https://bbbc.broadinstitute.org/BBBC038",
         source="https://data.broadinstitute.org/bbbc/BBBC038/ (stage1_train.zip)",

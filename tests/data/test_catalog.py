@@ -126,3 +126,12 @@ def test_as_tensors_stacks_pairs_and_rejects_detection_targets():
         data.as_tensors(data.load("synthetic-lesions", "val", n=6), 7)
     with pytest.raises(TypeError, match="target='semantic'"):
         data.as_tensors(data.load("synthetic-nuclei", "val", n=2, target="instance"))
+
+
+def test_capstone_datasets_name_real_datasets():
+    assert set(data.CAPSTONE_DATASETS) == {"09_capstone_medical", "10_capstone_driving"}
+    assert data.CAPSTONE_DATASETS["09_capstone_medical"] == data.LessonData(required=("drive",), optional=("isbi2012",))
+    assert data.CAPSTONE_DATASETS["10_capstone_driving"].required == ("camvid",)
+    for wanted in data.CAPSTONE_DATASETS.values():
+        for name in wanted.required + wanted.optional:
+            assert name in data.DATASETS and not data.DATASETS[name].synthetic

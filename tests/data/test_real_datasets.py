@@ -6,8 +6,8 @@ import torch
 from course_lib import data
 from course_lib.data.real import DRIVE
 
-# what the shared samples hold (see shared/data/SOURCES.md)
-SAMPLE_COUNTS = {"isbi2012": 30, "camvid": 40, "oxford-pets": 30, "dsb2018": 20, "drive": 10}
+# what the shared samples hold (see shared/data/SOURCES.md): CamVid 367 train + 101 val + 8 test, DRIVE's 20 training images
+SAMPLE_COUNTS = {"isbi2012": 30, "camvid": 476, "oxford-pets": 30, "dsb2018": 20, "drive": 20}
 REAL = list(SAMPLE_COUNTS)
 
 
@@ -52,7 +52,7 @@ def test_camvid_uses_the_official_split_lists(mirror_env):
     lines = (train.root / "train.txt").read_text().split("\n")
     listed = [line.split()[0].split("/")[-1][:-4] for line in lines if line.strip()]
     assert [k.split("/")[1] for k in train.keys] == listed
-    assert (len(train), len(data.load("camvid", "val")), len(data.load("camvid", "test"))) == (24, 8, 8)
+    assert (len(train), len(data.load("camvid", "val")), len(data.load("camvid", "test"))) == (367, 101, 8)
     labels = torch.stack([train[i][1] for i in range(4)])
     assert (labels == 11).any() and labels.max() == 11, "void pixels keep label 11 (the ignore index)"
 
