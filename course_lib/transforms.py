@@ -30,6 +30,7 @@ __all__ = [
     "Resize",
     "RandomHorizontalFlip",
     "RandomVerticalFlip",
+    "RandomRotate90",
     "RandomRotation",
     "RandomScale",
     "RandomAffine",
@@ -233,6 +234,20 @@ class RandomVerticalFlip(_Transform):
         if torch.rand(1).item() >= self.p:
             return image, target
         return _joint(lambda x, _: torch.flip(x, dims=[-2]), image, target)
+
+
+class RandomRotate90(_Transform):
+    """Rotate image and target by a random multiple of 90° (exact: no resampling); square inputs keep their size."""
+
+    def __init__(self, p: float = 0.75) -> None:
+        _check_prob(p)
+        self.p = p
+
+    def apply(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
+        if float(torch.rand(1)) >= self.p:
+            return image, target
+        k = int(torch.randint(1, 4, (1,)))
+        return _joint(lambda x, _: torch.rot90(x, k, dims=(-2, -1)), image, target)
 
 
 def _check_prob(p: float) -> None:

@@ -46,7 +46,47 @@ def test_every_recipe_has_a_current_ready_checkpoint_that_scores_what_it_says(na
     test = recipes.load_splits(recipe)["test"]
     if recipe.kind == "detection":
         assert recipes.detection_ap50(model, test) == pytest.approx(stored["mask_ap50"], abs=1e-4)
+    elif recipe.augment:  # the capstones: real data, scored on val and test
+        key = "test_dice" if recipe.metric == "fg_dice" else "test_miou"
+        assert recipes.score_model(recipe, model)[key] == pytest.approx(stored[key], abs=1e-4)
+        assert stored["train_cpu_seconds"] <= 2 * 600, "a capstone checkpoint must train in at most 10 minutes of 2-core CPU time"
     else:
         got = training.evaluate(model, DataLoader(test, batch_size=64), num_classes=recipe.num_classes)
         key = "fg_dice" if recipe.metric == "fg_dice" else "miou"
         assert got[key] == pytest.approx(stored[key], abs=1e-4)
+
+
+def test_augmentation_from_a_recipe_refuses_unknown_keys():
+    assert recipes.train_augmentation({}) is None
+    with pytest.raises(ValueError, match="rotate"):
+        recipes.train_augmentation({"rotate": 90})
+
+
+def test_class_weights_ignore_void_and_give_absent_classes_zero():
+    import torch
+
+    masks = torch.tensor([[[0, 0, 0, 1, 11, 11, 11, 11]]])  # class 0: 3 px, class 1: 1 px, class 2 absent, void 4 px
+
+    class Train:
+        def __len__(self):
+            return 1
+
+        def raw(self, i):
+            return None, masks[0]
+
+    recipe = dataclasses.replace(recipes.get_recipe("effnet-unet-camvid"), num_classes=3, class_weighting="median-frequency")
+    weight = recipes._class_weights(recipe, Train())
+    assert weight[2] == 0 and weight[1] > weight[0] > 0
+    sqrt = recipes._class_weights(dataclasses.replace(recipe, class_weighting="sqrt-median-frequency"), Train())
+    assert torch.allclose(sqrt[:2], weight[:2].sqrt())
+
+
+def test_a_checkpoint_made_before_a_recipe_field_existed_stays_current_while_the_field_keeps_its_default(tmp_path, monkeypatch):
+    tiny = dataclasses.replace(recipes.get_recipe("unet-lesions"), name="old-lesions")
+    monkeypatch.setitem(recipes.RECIPES, "old-lesions", tiny)
+    stored = tiny.as_dict()
+    del stored["augment"], stored["store_half"]
+    path = models.save_checkpoint(models.create("unet", in_channels=1, num_classes=2, base_channels=4, depth=2), tmp_path / "old-lesions.pt", recipe=stored)
+    assert recipes.checkpoint_is_current(path)
+    monkeypatch.setitem(recipes.RECIPES, "old-lesions", dataclasses.replace(tiny, store_half=True))
+    assert not recipes.checkpoint_is_current(path)

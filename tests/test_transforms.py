@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader
 
 from course_lib import data
 from course_lib import transforms as T
+from course_lib.recipes import train_augmentation
 from course_lib.data.targets import boxes_from_masks
 
 
@@ -28,7 +29,9 @@ GEOMETRIC = [
     T.RandomCrop((40, 56), fill_label=FILL),
     T.RandomCrop((80, 80), fill_label=FILL),  # larger than the image: pads
     T.Resize((48, 40)),
+    T.RandomRotate90(p=1.0),
     T.train_transforms(None, "strong", ignore_index=FILL, vertical_flip=True),
+    train_augmentation({"scale": (0.75, 1.5), "crop": (48, 48), "hflip": 0.5, "vflip": 0.5, "rot90": 0.75, "jitter": 0.2}, FILL),
 ]
 H = W = 64
 BAND = 16  # the label map is a 4×4 grid of 16-pixel bands

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from .base import SPLITS, SegmentationDataset, as_tensors
-from .catalog import CAPSTONE_DATASETS, LessonData, describe, list_datasets, load
+from .catalog import CAPSTONE_DATASETS, CapstoneData, LessonData, describe, list_datasets, load, load_capstone
 from .download import (
     DatasetUnavailableError,
     DownloadError,
@@ -47,6 +47,8 @@ __all__ = [
     "DatasetInfo",
     "CAPSTONE_DATASETS",
     "LessonData",
+    "CapstoneData",
+    "load_capstone",
     "CAMVID_CLASSES",
     "SPLITS",
     "TARGET_TYPES",

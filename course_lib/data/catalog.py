@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 
 from .registry import DATASETS
 
-__all__ = ["load", "list_datasets", "describe", "LessonData", "CAPSTONE_DATASETS", "capstone_needs"]
+__all__ = ["load", "list_datasets", "describe", "LessonData", "CAPSTONE_DATASETS", "capstone_needs", "CapstoneData", "load_capstone"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,50 @@ def capstone_needs() -> dict[str, list[tuple[str, bool]]]:
         for name in wanted.required + wanted.optional:
             needs.setdefault(name, []).append((lesson, name in wanted.required))
     return needs
+
+
+@dataclass
+class CapstoneData:
+    """The splits a capstone works on: the real dataset when it can be had, else a seeded synthetic stand-in."""
+
+    name: str  # the dataset actually loaded
+    real: bool
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    message: str  # one line saying what was loaded (and, for a stand-in, how to get the real data)
+
+
+def load_capstone(
+    name: str,
+    standin: str,
+    *,
+    options: dict[str, Any] | None = None,
+    standin_options: dict[str, Any] | None = None,
+    standin_sizes: tuple[int, int, int] = (48, 8, 16),
+) -> CapstoneData:
+    """Train/val/test of real dataset ``name`` (cache, mirror or download); if it cannot be had, of ``standin``.
+
+    Never raises for a missing dataset: the returned ``message`` says in one line how to get the real one
+    (``python -m course_lib download NAME``), and the capstone runs the same pipeline on the stand-in.
+    """
+    from .download import DatasetUnavailableError
+
+    if name not in DATASETS or DATASETS[name].synthetic:
+        raise ValueError(f"name={name!r} must be a real dataset, one of: {', '.join(n for n, i in DATASETS.items() if not i.synthetic)}.")
+    if standin not in DATASETS or not DATASETS[standin].synthetic:
+        raise ValueError(f"standin={standin!r} must be a synthetic dataset, one of: {', '.join(n for n, i in DATASETS.items() if i.synthetic)}.")
+    try:
+        splits = [load(name, split, **(options or {})) for split in ("train", "val", "test")]
+        counts = "/".join(str(len(s)) for s in splits)
+        return CapstoneData(name, True, *splits, f"Using the real {name!r} dataset: {counts} train/val/test images.")
+    except DatasetUnavailableError:
+        extra = dict(standin_options or {})
+        splits = [load(standin, split, n=n, seed=0, **extra) for split, n in zip(("train", "val", "test"), standin_sizes)]
+        message = (f"The real {name!r} dataset is not in the cache and cannot be downloaded here, so this notebook runs "
+                   f"the same pipeline on the synthetic stand-in {standin!r}. To use the real data, run once (online, or with "
+                   f"COURSE_DATA_MIRROR set): python -m course_lib download {name}")
+        return CapstoneData(standin, False, *splits, message)
 
 
 def load(name: str, split: str = "train", **options: Any) -> Dataset:

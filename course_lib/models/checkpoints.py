@@ -61,11 +61,14 @@ def _clean(value: Any, where: str) -> Any:
     )
 
 
-def save_checkpoint(model: nn.Module, path: str | os.PathLike, **meta: Any) -> Path:
+def save_checkpoint(model: nn.Module, path: str | os.PathLike, *, half: bool = False, **meta: Any) -> Path:
     """Save ``model``'s weights, how it was built and ``meta`` (e.g. ``epoch=3, miou=0.71``) to ``path``; returns it.
 
-    The file is written atomically (a half-written checkpoint never replaces a good one).
+    The file is written atomically (a half-written checkpoint never replaces a good one). ``half=True`` stores
+    floating-point weights as float16 (half the size); loading casts them back to the model's own dtype.
     """
+    if not isinstance(half, bool):
+        raise ValueError(f"half={half!r} must be True or False.")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     path = Path(path)
@@ -74,7 +77,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **meta: Any) -> P
     spec = getattr(model, "course_spec", None)
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "state_dict": {k: _stored(v, half) for k, v in model.state_dict().items()},
         "spec": _clean(spec, "model.course_spec") if spec is not None else None,
         "meta": _clean(meta, "meta"),
         "torch_version": str(torch.__version__),
@@ -89,6 +92,12 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **meta: Any) -> P
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _stored(value: torch.Tensor, half: bool) -> torch.Tensor:
+    """A CPU copy of one state_dict entry, as float16 when ``half`` and it is float32."""
+    value = value.detach().cpu()
+    return value.half() if half and value.dtype == torch.float32 else value.clone().contiguous()
 
 
 def _read(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

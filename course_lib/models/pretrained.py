@@ -229,6 +229,13 @@ class EffNetUNet(nn.Module):
     fixed (it stays in eval mode when the model is put in train mode). ``encoder_bn_momentum`` sets the
     encoder's BatchNorm momentum (None keeps EfficientNet's TensorFlow-style 0.01; PyTorch's usual is 0.1,
     which lets the running statistics follow a short training).
+    ``pad_multiple`` pads the input (reflecting its edges) to a multiple of that many pixels before the encoder
+    and crops the logits back, so any image size works and the output always has the input's size (32 suits the
+    encoder's stride; 1 means no padding). ``full_res_skip`` adds that many channels of a small convolution on the
+    image itself as the last skip connection: the encoder starts at stride 2, so without it structures one or two
+    pixels wide (retinal capillaries) must be recovered from half-resolution features. ``frozen_blocks`` freezes the
+    stem and the first that many encoder blocks (weights and BatchNorm statistics): their generic edge-and-colour
+    filters stay as ImageNet made them, and training skips their costly high-resolution backward pass.
     """
 
     def __init__(
@@ -241,8 +248,14 @@ class EffNetUNet(nn.Module):
         upsampling: str = "bilinear",
         normalize_input: bool = True,
         encoder_bn_momentum: float | None = None,
+        pad_multiple: int = 1,
+        full_res_skip: int = 0,
+        frozen_blocks: int = 0,
     ) -> None:
         super().__init__()
+        check_positive_int("pad_multiple", pad_multiple)
+        if isinstance(full_res_skip, bool) or not isinstance(full_res_skip, int) or full_res_skip < 0:
+            raise ValueError(f"full_res_skip={full_res_skip!r} must be a non-negative int (0 = no full-resolution skip), e.g. 16.")
         if encoder_bn_momentum is not None and (
             isinstance(encoder_bn_momentum, bool) or not isinstance(encoder_bn_momentum, (int, float)) or not 0 < encoder_bn_momentum <= 1
         ):
@@ -261,7 +274,21 @@ class EffNetUNet(nn.Module):
         self.normalize_input = bool(normalize_input)
         self.register_buffer("mean", torch.tensor(LITE0_MEAN[:1] * in_channels).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(LITE0_STD[:1] * in_channels).view(1, -1, 1, 1), persistent=False)
-        skips = self.encoder.out_channels[-2::-1] + (0,)  # 112, 40, 24, 16, then no skip at full size
+        n_blocks = len(self.encoder.blocks)
+        if isinstance(frozen_blocks, bool) or not isinstance(frozen_blocks, int) or not 0 <= frozen_blocks <= n_blocks:
+            raise ValueError(f"frozen_blocks={frozen_blocks!r} must be an int from 0 to {n_blocks}, e.g. 3 (the stride-2 and stride-4 blocks).")
+        self.frozen_blocks = int(frozen_blocks)
+        for module in self._frozen_modules():
+            freeze(module)
+        self.pad_multiple = int(pad_multiple)
+        self.full_res = None
+        if full_res_skip:
+            self.full_res = nn.Sequential(
+                nn.Conv2d(in_channels, full_res_skip, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(full_res_skip),
+                nn.ReLU(inplace=True),
+            )
+        skips = self.encoder.out_channels[-2::-1] + (int(full_res_skip),)  # 112, 40, 24, 16, then the image (optional)
         ins = (self.encoder.out_channels[-1],) + decoder_channels[:-1]
         self.decoder = nn.ModuleList(Up(i, s, o, mode=upsampling) for i, s, o in zip(ins, skips, decoder_channels))
         self.head = OutConv(decoder_channels[-1], num_classes)
@@ -279,15 +306,29 @@ class EffNetUNet(nn.Module):
         super().train(mode)
         if mode and self.encoder_frozen:
             self.encoder.eval()
+        elif mode:
+            for module in self._frozen_modules():
+                module.eval()
         return self
 
+    def _frozen_modules(self) -> list[nn.Module]:
+        """The stem and the first ``frozen_blocks`` encoder blocks (empty when none are frozen)."""
+        n = getattr(self, "frozen_blocks", 0)
+        return [self.encoder.stem, *list(self.encoder.blocks)[:n]] if n else []
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        image = x
+        height, width = x.shape[-2:]
+        m = self.pad_multiple
+        pad_h, pad_w = (-height) % m, (-width) % m
+        if pad_h or pad_w:  # reflect needs the pad smaller than the image; replicate covers tiny inputs
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), mode=mode)
         if self.normalize_input:
             x = (x - self.mean) / self.std
+        image = self.full_res(x) if self.full_res is not None else x  # without it, the image only gives the size
         features = self.encoder(x)  # strides 2, 4, 8, 16, 32
         x = features.pop()
         for up in self.decoder:
-            skip = features.pop() if features else image  # last step: the image only gives the size
-            x = up(x, skip)
-        return self.head(x)
+            x = up(x, features.pop() if features else image)
+        x = self.head(x)
+        return x[..., pad_h // 2 : pad_h // 2 + height, pad_w // 2 : pad_w // 2 + width]

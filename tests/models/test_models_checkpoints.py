@@ -97,3 +97,18 @@ def test_pretrained_checkpoint_from_the_checkpoint_dir(tmp_path, monkeypatch):
     assert _same_output(model, ready)
     with pytest.raises(ValueError, match="name"):
         pretrained_checkpoint("../secrets")
+
+
+def test_half_precision_checkpoints_are_half_the_size_and_load_into_float32(tmp_path):
+    torch.manual_seed(0)
+    model = create("unet", in_channels=1, num_classes=2, base_channels=8, depth=2).eval()
+    full = save_checkpoint(model, tmp_path / "full.pt")
+    half = save_checkpoint(model, tmp_path / "half.pt", half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_checkpoint(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=1e-2)
+    with pytest.raises(ValueError, match="half"):
+        save_checkpoint(model, tmp_path / "bad.pt", half="yes")

@@ -130,3 +130,54 @@ def test_freeze_and_unfreeze_return_the_module():
     net = create("unet", base_channels=4, depth=2)
     assert freeze(net) is net and count_parameters(net, trainable_only=True) == 0
     assert unfreeze(net) is net and count_parameters(net, trainable_only=True) == count_parameters(net)
+
+
+@pytest.mark.parametrize("size", [(180, 240), (37, 53), (584, 565)])
+def test_effnet_unet_pads_internally_and_returns_logits_at_the_input_size(size):
+    model = create("effnet-unet", in_channels=3, num_classes=3, encoder_weights=None, pad_multiple=32).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, *size))
+    assert out.shape == (1, 3, *size)
+
+
+def test_effnet_unet_padding_is_invisible_for_sizes_already_a_multiple():
+    torch.manual_seed(0)
+    plain = create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None).eval()
+    padded = create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None, pad_multiple=32).eval()
+    padded.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        assert torch.allclose(plain(x), padded(x), atol=1e-6)
+
+
+def test_effnet_unet_full_resolution_skip_sees_single_pixel_detail():
+    model = create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None, full_res_skip=8)
+    assert model.full_res is not None and model.decoder[-1].uses_skip
+    assert create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None).full_res is None
+    x = torch.rand(1, 3, 64, 64, requires_grad=True)
+    model.eval()(x)[0, 1, 31, 31].backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_effnet_unet_frozen_blocks_freeze_the_stem_and_first_blocks_and_their_batchnorm():
+    model = create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None, frozen_blocks=3)
+    frozen = [model.encoder.stem, *list(model.encoder.blocks)[:3]]
+    assert not any(p.requires_grad for m in frozen for p in m.parameters())
+    assert all(p.requires_grad for p in model.encoder.blocks[3].parameters())
+    model.train()
+    assert all(not m.training for m in frozen) and model.encoder.blocks[3].training and model.decoder.training
+    before = model.encoder.stem[1].running_mean.clone()
+    model(torch.rand(2, 3, 64, 64))
+    assert torch.equal(before, model.encoder.stem[1].running_mean), "frozen BatchNorm statistics must not move"
+    assert len(model.state_dict()) == len(create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None).state_dict())
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"pad_multiple": 0}, "pad_multiple"),
+    ({"full_res_skip": -1}, "full_res_skip"),
+    ({"frozen_blocks": 99}, "frozen_blocks"),
+    ({"frozen_blocks": True}, "frozen_blocks"),
+])
+def test_effnet_unet_bad_options_name_the_argument(options, message):
+    with pytest.raises(ValueError, match=message):
+        create("effnet-unet", in_channels=3, num_classes=2, encoder_weights=None, **options)
