@@ -120,8 +120,8 @@ _add(Recipe(name="effnet-unet-camvid", lesson="10_capstone_driving", dataset="ca
             model_options={"pad_multiple": 32, "encoder_bn_momentum": 0.1, "frozen_blocks": 3},
             data_options={"size": (180, 240), "cache": True},
             augment={"scale": (0.75, 1.5), "crop": (144, 192), "hflip": 0.5, "jitter": 0.2},
-            loss="ce", class_weighting="median-frequency", batch_size=8, epochs=9, lr=3e-3, metric="miou",
-            note="capstone 10: CamVid-11 at half resolution (240×180), void ignored", **_EFFNET))
+            loss="ce", class_weighting="median-frequency", batch_size=8, epochs=12, lr=3e-3, metric="miou",
+            note="capstone 10: CamVid-11 at half resolution (240×180), void ignored", **{**_EFFNET, "threads": 2}))
 _add(Recipe(name="effnet-unet-drive", lesson="09_capstone_medical", dataset="drive", num_classes=2, ignore_index=255,
             model_options={"pad_multiple": 32, "encoder_bn_momentum": 0.1, "full_res_skip": 16},
             data_options={"cache": True},
