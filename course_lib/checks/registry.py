@@ -11,7 +11,7 @@ from .core import Case, CheckResult, run_cases
 __all__ = ["Exercise", "EXERCISES", "register", "check", "exercises_for"]
 
 # Modules (inside course_lib.checks) that define exercises; each registers its own on import.
-_EXERCISE_MODULES = ["welcome", "cnn", "data", "metrics", "unet", "architectures", "transfer", "instances", "tuning"]
+_EXERCISE_MODULES = ["welcome", "cnn", "data", "metrics", "unet", "architectures", "transfer", "instances", "tuning", "medical", "driving"]
 
 
 @dataclass(frozen=True)
