@@ -195,8 +195,9 @@ def train_augmentation(augment: dict[str, Any], ignore_index: int | None = None)
 
 
 def _class_weights(recipe: Recipe, train: Any) -> torch.Tensor | None:
-    """Cross-entropy class weights the recipe asks for, computed from the train masks."""
+    """Cross-entropy class weights the recipe asks for, computed from the train masks (void pixels left out)."""
     from .data import as_tensors
+    from .losses import median_frequency_weights
 
     if recipe.class_weighting is None:
         return None
@@ -206,13 +207,8 @@ def _class_weights(recipe: Recipe, train: Any) -> torch.Tensor | None:
         masks = torch.stack([train.raw(i)[1] for i in range(len(train))]).long()
     else:
         _, masks = as_tensors(train)
-    labels = masks.flatten()
-    labels = labels[(labels >= 0) & (labels < recipe.num_classes)]  # void / ignored pixels do not count
-    freq = torch.bincount(labels, minlength=recipe.num_classes).float() / max(labels.numel(), 1)
-    weight = freq.median() / freq
-    if recipe.class_weighting == "sqrt-median-frequency":
-        weight = weight.sqrt()
-    return torch.where(freq > 0, weight, torch.zeros_like(weight))
+    power = 0.5 if recipe.class_weighting == "sqrt-median-frequency" else 1.0
+    return median_frequency_weights(masks, recipe.num_classes, recipe.ignore_index, power=power)
 
 
 def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int | None = None) -> tuple[nn.Module, dict[str, Any]]:

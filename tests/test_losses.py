@@ -342,3 +342,17 @@ def test_cuda_losses_match_cpu():
         L.focal_loss(logits, target, ignore_index=255),
         tol=1e-6,
     )
+
+
+def test_median_frequency_weights_leave_void_out_and_give_absent_classes_zero():
+    from course_lib.losses import median_frequency_weights
+
+    masks = torch.tensor([[0, 0, 0, 0, 1, 1, 3, 9, 9]])  # shares 4/7, 2/7, 0, 1/7 once void (9) is left out
+    weights = median_frequency_weights(masks, num_classes=4, ignore_index=9)
+    assert torch.allclose(weights, torch.tensor([0.5, 1.0, 0.0, 2.0]))
+    assert torch.allclose(median_frequency_weights(masks, 4, 9, power=0.5), weights.sqrt())
+    for bad, message in (({"power": 0}, "power"), ({"ignore_index": None}, "outside 0..3"), ({"num_classes": 0}, "num_classes")):
+        with pytest.raises(ValueError, match=message):
+            median_frequency_weights(masks, **{"num_classes": 4, "ignore_index": 9, **bad})
+    with pytest.raises(TypeError, match="integer"):
+        median_frequency_weights(masks.float(), 4, 9)

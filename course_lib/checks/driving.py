@@ -30,18 +30,9 @@ _CAMVID_SHARES = (0.15, 0.22, 0.01, 0.27, 0.07, 0.10, 0.01, 0.02, 0.04, 0.007, 0
 # ---------------------------------------------------------------------------------------------------
 def _class_counts(masks: torch.Tensor, num_classes: int, ignore_index: int | None) -> torch.Tensor:
     """Pixels per class 0..num_classes-1 (float64), void pixels left out; ValueError for labels out of range."""
-    labels = masks.reshape(-1)
-    if ignore_index is not None:
-        labels = labels[labels != ignore_index]
-    if labels.numel() == 0:
-        raise ValueError("masks have no labelled pixel (all are ignore_index); pass masks with at least one class pixel.")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= num_classes:
-        raise ValueError(
-            f"masks hold label {low if low < 0 else high} outside 0..{num_classes - 1}; "
-            f"pass the right num_classes, or ignore_index for the void label."
-        )
-    return torch.bincount(labels.long(), minlength=num_classes).double()
+    from ..losses import class_pixel_counts
+
+    return class_pixel_counts(masks, num_classes, ignore_index)
 
 
 def _sqrt_median_weights(counts: torch.Tensor, median: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -62,11 +53,9 @@ def sqrt_class_weights_reference(
     occur (the middle value, or the mean of the two middle ones). A class with no pixel gets weight 0: there is
     nothing to weight, and 1 / 0 would be inf.
     """
-    masks = torch.as_tensor(masks)
-    if masks.is_floating_point() or masks.dtype == torch.bool:
-        raise TypeError(f"masks must hold integer class labels, got dtype {masks.dtype}; convert with .long().")
-    counts = _class_counts(masks, num_classes, ignore_index)
-    return _sqrt_median_weights(counts, lambda f: torch.quantile(f, 0.5)).float()
+    from ..losses import median_frequency_weights
+
+    return median_frequency_weights(masks, num_classes, ignore_index, power=0.5)
 
 
 def _iou_per_class(cm: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..inference import crop_padding, pad_to_multiple
 from .blocks import OutConv, Up, UPSAMPLING_MODES
 from .utils import count_parameters, freeze, param_groups, unfreeze
 from .validation import check_choice, check_positive_int
@@ -317,12 +318,7 @@ class EffNetUNet(nn.Module):
         return [self.encoder.stem, *list(self.encoder.blocks)[:n]] if n else []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = x.shape[-2:]
-        m = self.pad_multiple
-        pad_h, pad_w = (-height) % m, (-width) % m
-        if pad_h or pad_w:  # reflect needs the pad smaller than the image; replicate covers tiny inputs
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), mode=mode)
+        x, pads = pad_to_multiple(x, self.pad_multiple)
         if self.normalize_input:
             x = (x - self.mean) / self.std
         image = self.full_res(x) if self.full_res is not None else x  # without it, the image only gives the size
@@ -330,5 +326,4 @@ class EffNetUNet(nn.Module):
         x = features.pop()
         for up in self.decoder:
             x = up(x, features.pop() if features else image)
-        x = self.head(x)
-        return x[..., pad_h // 2 : pad_h // 2 + height, pad_w // 2 : pad_w // 2 + width]
+        return crop_padding(self.head(x), pads)
