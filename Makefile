@@ -17,8 +17,8 @@ help:            ## list the targets
 env:             ## create/refresh .venv (reused when requirements are unchanged)
 	@VENV=$(VENV) PYTHON=$(PYTHON) bash tools/ensure-env.sh
 
-lab: env         ## install what is missing and open the course in JupyterLab
-	$(VENV)/bin/jupyter lab notebooks/
+lab: env         ## install what is missing and open the course in JupyterLab (works as root and headless: prints the URL with its token)
+	$(PY) -m course_lib lab
 
 test: env        ## install what is missing and run every test (unit + nbval over notebooks/ and solutions/)
 	$(PY) -m pytest tests notebooks solutions $(PYTEST_NB) --durations=25

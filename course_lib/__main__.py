@@ -1,8 +1,9 @@
-"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, download, grade, make-checkpoints)."""
+"""Command line: ``python -m course_lib <command>`` (build-notebooks, clean-notebooks, doctor, download, grade, lab, make-checkpoints)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,16 +80,55 @@ def _download(args: argparse.Namespace) -> int:
     return run_download(args)
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type of ``--jobs``: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1; e.g. --jobs 2 runs two notebooks at once")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type of ``--timeout``: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0; e.g. --timeout 900 gives each notebook 15 minutes")
+    return value
+
+
 def _grade(args: argparse.Namespace) -> int:
     from .grading import format_table, grade_folder, write_table
 
-    rows = grade_folder(Path(args.submissions), timeout=args.timeout)
+    rows = grade_folder(Path(args.submissions), timeout=args.timeout, jobs=args.jobs)
     if not rows:
         print(f"no gradable notebooks under {args.submissions} (expected <learner>/NN_topic.ipynb).")
         return 1
     write_table(rows, Path(args.out))
     print(format_table(rows))
     print(f"\nwrote {args.out} ({len(rows)} rows)")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lab import run_lab
+
+    try:
+        return run_lab(Path(args.root) / "notebooks")
+    except ValueError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 2
+
+
+def _timings(args: argparse.Namespace) -> int:
+    from .syllabus import format_timings, lesson_plans
+
+    print(format_timings(lesson_plans(Path(args.root) / "solutions")))
     return 0
 
 
@@ -142,8 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade", help="run submitted learner notebooks headless; write a learner × exercise table")
     p.add_argument("submissions", help="folder with one sub-folder per learner holding NN_topic.ipynb files")
     p.add_argument("--out", default="grades.csv", help="CSV file to write (default: %(default)s)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: %(default)s)")
+    p.add_argument("--jobs", type=_at_least_one, default=None,
+                   help="notebooks run at once, each kernel on its share of the cores (default: one per core)")
+    p.add_argument("--timeout", type=_seconds, default=900,
+                   help="seconds each notebook may run; a longer one is an error row (default: %(default)s)")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser(
+        "lab", help="open notebooks/ in JupyterLab (also as root and without a display; prints the URL with its token)",
+        description="Start JupyterLab on notebooks/: --allow-root when run as root, --no-browser without a display. "
+        "COURSE_LAB_IP and COURSE_LAB_PORT choose the address, e.g. COURSE_LAB_IP=0.0.0.0 in a container.",
+    )
+    p.set_defaults(func=_lab)
+
+    p = sub.add_parser("timings", help="print each lesson's teaching and exercise minutes, read from the notebook headers")
+    p.set_defaults(func=_timings)
 
     p = sub.add_parser("make-checkpoints", help="train the lessons' recipes and save ready-made checkpoints")
     p.add_argument("names", nargs="*", help="only these recipes, e.g. unet-lesions (default: all)")

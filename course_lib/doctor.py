@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from .config import DATA_DIR_ENV, DATA_MIRROR_ENV, data_dir, repo_root
 
-__all__ = ["Finding", "requirements", "check_python", "check_packages", "benchmark", "check_data_cache",
+__all__ = ["Finding", "requirements", "check_python", "below_minimum", "check_packages", "benchmark", "check_data_cache",
            "check_workshop_data", "run_doctor", "REFERENCE_IMAGES_PER_S", "REFERENCE_TRAINING_MINUTES"]
 
 # Measured on the course's reference machine (2 cores, no GPU) with ``benchmark()``: images/s of a
@@ -45,17 +45,23 @@ class Finding:
 
 
 def requirements() -> tuple[SpecifierSet, list[Requirement]]:
-    """The Python range and the runtime requirements of course-lib (installed metadata or pyproject.toml)."""
-    try:
-        meta = md.metadata("course-lib")
-        python = SpecifierSet(meta.get("Requires-Python") or "")
-        reqs = [Requirement(r) for r in (md.requires("course-lib") or [])]
-        return python, [r for r in reqs if not r.marker]
-    except md.PackageNotFoundError:
+    """The Python range and the runtime requirements of course-lib.
+
+    In a checkout of the course, ``pyproject.toml`` is the truth: the installed metadata of an editable install is
+    only refreshed by a re-install, so after a ``git pull`` it can hold older bounds. Elsewhere (an installed wheel)
+    the installed metadata is all there is.
+    """
+    pyproject = repo_root() / "pyproject.toml"
+    if pyproject.is_file():
         import tomllib
 
-        project = tomllib.loads((repo_root() / "pyproject.toml").read_text())["project"]
-        return SpecifierSet(project["requires-python"]), [Requirement(r) for r in project["dependencies"]]
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        if project.get("name") == "course-lib":
+            return SpecifierSet(project["requires-python"]), [Requirement(r) for r in project["dependencies"]]
+    meta = md.metadata("course-lib")
+    python = SpecifierSet(meta.get("Requires-Python") or "")
+    reqs = [Requirement(r) for r in (md.requires("course-lib") or [])]
+    return python, [r for r in reqs if not r.marker]
 
 
 def check_python(spec: SpecifierSet) -> Finding:
@@ -66,8 +72,18 @@ def check_python(spec: SpecifierSet) -> Finding:
     return Finding("fail", "Python", f"{version} is outside the tested range {spec}", "install a Python in that range and re-run `make lab`.")
 
 
+def below_minimum(version: str, spec: SpecifierSet) -> bool:
+    """Is ``version`` older than the range's lower bound (``>=``/``>``), i.e. older than any release known to work?"""
+    base = Version(version).base_version
+    return any(s.operator in (">=", ">") and not s.contains(base, prereleases=True) for s in spec)
+
+
 def check_packages(reqs: list[Requirement]) -> list[Finding]:
-    """Each required package: installed, and its version inside the tested range."""
+    """Each required package: installed, and its version inside the tested range.
+
+    Older than the lower bound is a failure (lessons use features that only exist from that release on, e.g.
+    ``remove_small_objects(max_size=...)`` of scikit-image 0.26); newer than the upper bound is a warning (untested).
+    """
     out = []
     for req in reqs:
         try:
@@ -76,7 +92,10 @@ def check_packages(reqs: list[Requirement]) -> list[Finding]:
             out.append(Finding("fail", req.name, "not installed", "run `make lab` (or `pip install -e .`) in the course folder."))
             continue
         base = Version(version).base_version
-        if req.specifier and base not in req.specifier and version not in req.specifier:
+        if req.specifier and below_minimum(version, req.specifier):
+            out.append(Finding("fail", req.name, f"{version} is older than the course needs ({req.specifier})",
+                               "run `make lab` (or `pip install -e .`) to get the tested versions."))
+        elif req.specifier and base not in req.specifier and version not in req.specifier:
             out.append(Finding("warn", req.name, f"{version} is outside the tested range {req.specifier}",
                                "it may work; if a lesson fails, run `make lab` to get the tested versions."))
         else:

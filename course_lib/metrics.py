@@ -1,5 +1,6 @@
-"""Segmentation metrics: confusion matrix, IoU, Dice, pixel accuracy, boundary scores, instance mask AP, and binary
-scores inside a field of view (sensitivity, specificity, ROC AUC, best threshold, clDice, recall by vessel width).
+"""Segmentation metrics: confusion matrix, IoU, Dice, pixel accuracy, mean class accuracy, boundary scores, instance
+mask AP, and binary scores inside a field of view (sensitivity, specificity, ROC AUC, best threshold, clDice, recall by
+vessel width).
 
 Introduced in lesson 03 (semantic metrics), used again in lesson 06 (instance matching and mask AP).
 
@@ -16,9 +17,13 @@ Conventions (the same in every function here)
   absent from both pred and target; for accuracy a class absent from target.
 * ``average="macro"``: the mean of the per-class values that are not NaN, i.e. over classes present in pred or
   target (accuracy: present in target). So a class that nobody drew and nobody predicted neither helps nor hurts.
+  The default of ``iou`` and ``dice``.
 * ``average="micro"``: counts summed over the scored classes first: ΣTP / Σ(TP+FP+FN) for IoU,
   2ΣTP / Σ(2TP+FP+FN) for Dice and ΣTP / Σ(TP+FN) for accuracy (= ordinary pixel accuracy). On multi-class
   labels micro Dice equals pixel accuracy, exactly as in scikit-learn (micro F1 == accuracy).
+* Accuracy is the exception: ``pixel_accuracy`` and ``accuracy_from_confusion`` default to ``"micro"`` (correct
+  pixels / counted pixels, the figure papers call pixel accuracy); the macro figure, mean class accuracy, is
+  :func:`mean_class_accuracy` (or ``average="macro"``).
 * ``average="binary"`` (IoU and Dice, ``num_classes=2``): the foreground (class 1) score only. When neither
   pred nor target has any foreground the answer is **1.0** (nothing to find, nothing wrongly found).
   With ``"macro"`` the same both-empty case is also 1.0: background is the only class present and is perfect.
@@ -29,15 +34,15 @@ Equivalences with the references (tested in ``tests/test_metrics.py``)
 * scikit-learn on flattened labels (ignored pixels removed), ``labels=`` = the scored classes:
   ``jaccard_score``/``f1_score``/``recall_score`` with ``average=None|"macro"|"micro"`` and
   ``zero_division=np.nan`` match ours for ``None|"macro"|"micro"``; ``accuracy_score`` matches
-  ``pixel_accuracy(average="micro")``; ``balanced_accuracy_score`` matches ``pixel_accuracy(average="macro")``;
+  ``pixel_accuracy`` (micro); ``balanced_accuracy_score`` matches ``mean_class_accuracy``;
   ``average="binary"`` matches ``average="binary", zero_division=1.0``; ``confusion_matrix(labels=range(C))``
   matches :func:`confusion_matrix`.
 * torchmetrics: ``multiclass_jaccard_index`` (``"macro"``, ``"micro"``, ``ignore_index``) matches ours exactly;
   with ``average="none"`` it gives 0 instead of NaN for absent classes (``zero_division=0``).
   ``multiclass_f1_score`` matches Dice for ``"macro"``/``"micro"`` except when ``ignore_index`` is a class id that
   the model still predicts: torchmetrics F1 then scores that class as 0 (its Jaccard does not).
-  ``multiclass_accuracy(average="micro")`` matches pixel accuracy; its ``"macro"`` counts a class that is only
-  predicted (never in target) as recall 0, where ours (and scikit-learn) leave it out.
+  ``multiclass_accuracy(average="micro")`` matches pixel accuracy; its ``"macro"`` (mean class accuracy) counts a
+  class that is only predicted (never in target) as recall 0, where ours (and scikit-learn) leave it out.
 
 Binary scores inside a mask (``binary_scores``, ``roc_auc``, ``best_threshold``, ``cldice``, ``recall_by_width``)
 -----------------------------------------------------------------------------------------------------------------
@@ -70,6 +75,7 @@ __all__ = [
     "iou",
     "dice",
     "pixel_accuracy",
+    "mean_class_accuracy",
     "iou_from_confusion",
     "dice_from_confusion",
     "accuracy_from_confusion",
@@ -291,8 +297,8 @@ def dice_from_confusion(cm: Any, average: str | None = "macro", ignore_index: in
     return _score(cm, "dice", average, ignore_index)
 
 
-def accuracy_from_confusion(cm: Any, average: str | None = "macro", ignore_index: int | None = None) -> torch.Tensor:
-    """Pixel accuracy from a confusion matrix: "micro" = overall, "macro" = mean per-class recall, None = per class."""
+def accuracy_from_confusion(cm: Any, average: str | None = "micro", ignore_index: int | None = None) -> torch.Tensor:
+    """Pixel accuracy from a confusion matrix: "micro" (default) = overall, "macro" = mean class accuracy."""
     _check_average(average, ("macro", "micro", None))
     return _score(cm, "accuracy", average, ignore_index)
 
@@ -314,15 +320,21 @@ def dice(
 
 
 def pixel_accuracy(
-    pred: Any, target: Any, num_classes: int, ignore_index: int | None = None, average: str | None = "macro"
+    pred: Any, target: Any, num_classes: int, ignore_index: int | None = None, average: str | None = "micro"
 ) -> torch.Tensor:
-    """Pixel accuracy: "micro" = share of correct pixels, "macro" = mean per-class accuracy (recall), None = per class.
+    """Pixel accuracy: correct / counted pixels (default "micro"); "macro" = mean class accuracy, None = per class.
 
-    The default is "macro", like ``iou`` and ``dice``; the classic "pixel accuracy" of papers (and the
-    pixel-accuracy trap of lesson 03) is ``average="micro"``.
+    The default is the classic pixel accuracy of papers (and of the pixel-accuracy trap of lesson 03), unlike
+    ``iou`` and ``dice``, whose default is "macro". For the mean of the per-class accuracies call
+    :func:`mean_class_accuracy`.
     """
     _check_average(average, ("macro", "micro", None))
     return _score(confusion_matrix(pred, target, num_classes, ignore_index), "accuracy", average, ignore_index)
+
+
+def mean_class_accuracy(pred: Any, target: Any, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
+    """Mean class accuracy: the per-class accuracies (recall) averaged over classes present in target ("macro")."""
+    return pixel_accuracy(pred, target, num_classes, ignore_index, average="macro")
 
 
 # --------------------------------------------------------------------------------------------- running meter

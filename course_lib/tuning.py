@@ -605,7 +605,7 @@ def lr_range_test(
     """Leslie Smith's LR range test: raise the LR exponentially from start_lr to end_lr over ``steps`` batches.
 
     Records the exponentially smoothed training loss, stops when it exceeds ``diverge`` × its best, suggests
-    the LR of the steepest descent, and restores the model's weights and the optimizer's state afterwards.
+    the LR of the steepest descent, and restores the model (weights, device, mode) and the optimizer's state afterwards.
     """
     from .training import _device, _output, _resolve_loss, _split_batch
 
@@ -623,13 +623,14 @@ def lr_range_test(
     if not diverge > 1:
         raise ValueError(f"diverge={diverge!r} must be > 1, e.g. 4 (stop when the loss is 4× its best).")
     dev = _device(device)
+    home = next(model.parameters(), torch.empty(0)).device  # where the caller keeps the model
+    saved_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    was_training = model.training
     model.to(dev)
     criterion = _resolve_loss(loss_fn, None)
     if optimizer is None:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=start_lr)
-    saved_model = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_opt = copy.deepcopy(optimizer.state_dict())
-    was_training = model.training
     factor = (end_lr / start_lr) ** (1 / (steps - 1))
     lrs: list[float] = []
     raw: list[float] = []
@@ -664,9 +665,10 @@ def lr_range_test(
             if not math.isfinite(smoothed) or smoothed > diverge * best:
                 stopped = True
                 break
-    finally:
+    finally:  # put everything back as it was: device, weights, optimizer state, train/eval mode
+        model.to(home)
         model.load_state_dict(saved_model)
-        optimizer.load_state_dict(saved_opt)
+        optimizer.load_state_dict(saved_opt)  # moves the optimizer's state to the parameters' device
         model.train(was_training)
     if len(lrs) < 2:
         raise ValueError("the loss diverged at once; lower start_lr.")

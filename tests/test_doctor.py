@@ -19,6 +19,35 @@ def test_package_findings_flag_missing_and_out_of_range():
     assert "not installed" in found[1].detail and "make lab" in found[1].fix
 
 
+def test_doctor_reads_the_bounds_of_pyproject():
+    """The doctor's ranges are pyproject.toml's, even when the installed metadata of an editable install is stale."""
+    import tomllib
+
+    from course_lib.config import repo_root
+
+    project = tomllib.loads((repo_root() / "pyproject.toml").read_text())["project"]
+    python, reqs = doctor.requirements()
+    assert str(python) == str(SpecifierSet(project["requires-python"]))
+    assert sorted(map(str, reqs)) == sorted(str(Requirement(r)) for r in project["dependencies"])
+
+
+def test_scikit_image_lower_bound_has_max_size_and_older_releases_fail(monkeypatch):
+    import inspect
+
+    import skimage.morphology
+    from packaging.version import Version
+
+    spec = next(r.specifier for r in doctor.requirements()[1] if r.name == "scikit-image")
+    # lesson 00 calls remove_small_objects(max_size=...), added in scikit-image 0.26
+    assert "max_size" in inspect.signature(skimage.morphology.remove_small_objects).parameters
+    assert Version("0.26.0") in spec and Version("0.25.2") not in spec, f"scikit-image range {spec} must start at 0.26"
+    monkeypatch.setattr(doctor.md, "version", lambda name: "0.25.2")
+    found = doctor.check_packages([Requirement(f"scikit-image{spec}")])
+    assert found[0].level == "fail" and "older than the course needs" in found[0].detail
+    monkeypatch.setattr(doctor.md, "version", lambda name: "0.27.0")
+    assert doctor.check_packages([Requirement(f"scikit-image{spec}")])[0].level == "warn", "newer than tested: a warning"
+
+
 def test_python_outside_range_fails():
     assert doctor.check_python(SpecifierSet("<3.0")).level == "fail"
 

@@ -100,7 +100,9 @@ def test_iou_dice_accuracy_match_sklearn(i):
     _close(M.pixel_accuracy(p, t, c, ig, average="micro"), sk.accuracy_score(tf, pf))
     if ig is None or ig >= c:  # multi-class micro F1 == accuracy (not when an ignored class id is left out of labels)
         _close(M.dice(p, t, c, ig, average="micro"), sk.accuracy_score(tf, pf))
+    _close(M.pixel_accuracy(p, t, c, ig), sk.accuracy_score(tf, pf))  # the default is micro
     _close(M.pixel_accuracy(p, t, c, ig, average="macro"), _sk(sk.balanced_accuracy_score, tf, pf))
+    _close(M.mean_class_accuracy(p, t, c, ig), _sk(sk.balanced_accuracy_score, tf, pf))
 
 
 def test_binary_average_matches_sklearn_binary_with_zero_division_one():
@@ -175,6 +177,7 @@ def test_from_confusion_functions_equal_direct_functions():
     _close(M.dice_from_confusion(cm, average=None), [100 / 115, 70 / 85])
     _close(M.accuracy_from_confusion(cm, average="micro"), 85 / 100)
     _close(M.accuracy_from_confusion(cm, average="macro"), (50 / 60 + 35 / 40) / 2)
+    _close(M.accuracy_from_confusion(cm), 85 / 100)  # the default is micro, like pixel_accuracy
     _close(M.iou_from_confusion(cm.numpy(), average="binary"), 35 / 50)
 
 
@@ -348,7 +351,8 @@ def test_meter_accumulates_like_one_big_batch_and_takes_logits():
     _close(out["miou"], M.iou(p_all, t_all, c, 255))
     _close(out["dice"], M.dice(p_all, t_all, c, 255))
     _close(out["pixel_accuracy"], M.pixel_accuracy(p_all, t_all, c, 255, average="micro"))
-    _close(out["mean_accuracy"], M.pixel_accuracy(p_all, t_all, c, 255, average="macro"))
+    _close(out["pixel_accuracy"], M.pixel_accuracy(p_all, t_all, c, 255))
+    _close(out["mean_accuracy"], M.mean_class_accuracy(p_all, t_all, c, 255))
     _close(out["per_class_iou"], M.iou(p_all, t_all, c, 255, average=None))
     assert torch.equal(out["confusion_matrix"], M.confusion_matrix(p_all, t_all, c, 255))
     assert "pixels=" in repr(meter)
@@ -362,9 +366,33 @@ def test_pixel_accuracy_trap_on_imbalanced_data():
     t = torch.zeros(100, 100, dtype=torch.long)
     t[:5, :5] = 1  # 0.25 % foreground
     p = torch.zeros_like(t)  # "always background"
-    assert M.pixel_accuracy(p, t, 2, average="micro").item() > 0.99
+    assert M.pixel_accuracy(p, t, 2).item() > 0.99
     assert M.iou(p, t, 2, average="binary").item() == 0.0
-    assert M.pixel_accuracy(p, t, 2, average="macro").item() == pytest.approx(0.5)
+    assert M.mean_class_accuracy(p, t, 2).item() == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------------------------------- pixel vs class accuracy
+def test_pixel_accuracy_default_is_micro_and_mean_class_accuracy_is_macro():
+    t = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1])
+    p = torch.tensor([0, 0, 0, 0, 0, 0, 1, 0])  # 7 of 8 pixels right; class 0: 6/6, class 1: 1/2
+    micro, macro = 7 / 8, (1.0 + 0.5) / 2
+    assert micro != macro
+    _close(M.pixel_accuracy(p, t, 2), micro)
+    _close(M.pixel_accuracy(p, t, 2, average="micro"), micro)
+    _close(M.mean_class_accuracy(p, t, 2), macro)
+    _close(M.pixel_accuracy(p, t, 2, average="macro"), macro)  # explicit callers keep working
+    _close(M.pixel_accuracy(p, t, 2, average=None), [1.0, 0.5])
+    assert "mean_class_accuracy" in M.__all__
+
+
+def test_pixel_and_mean_class_accuracy_respect_ignore_index():
+    t = torch.tensor([0, 0, 0, 0, 1, 1, 255, 255, 255])
+    p = torch.tensor([0, 0, 0, 1, 1, 0, 1, 1, 1])  # ignored pixels predicted wrong: they must not count
+    _close(M.pixel_accuracy(p, t, 2, ignore_index=255), 4 / 6)
+    _close(M.mean_class_accuracy(p, t, 2, ignore_index=255), (3 / 4 + 1 / 2) / 2)
+    # an ignored class id is left out of both: only class 0 is scored here
+    _close(M.pixel_accuracy(p[:6], t[:6], 2, ignore_index=1), 3 / 4)
+    _close(M.mean_class_accuracy(p[:6], t[:6], 2, ignore_index=1), 3 / 4)
 
 
 # ------------------------------------------------------------------------------------------- boundary metrics

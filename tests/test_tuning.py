@@ -301,3 +301,24 @@ def test_segmentation_objective_rejects_unknown_settings(tiny_objective):
         tiny_objective({"lr": -1.0})
     with pytest.raises(ValueError, match="binary synthetic dataset"):
         tuning.segmentation_objective(dataset="synthetic-streets")
+
+
+def test_lr_range_test_puts_the_model_back_on_its_device_even_when_the_run_fails():
+    """The CUDA bug: the model stayed on the device of the test. Without a GPU, a model that records where
+    it is sent stands in: the test's device ("cuda") fails at the first batch, and the last move must be home."""
+    sent = []
+
+    class Recorded(nn.Sequential):
+        def to(self, device, *args, **kwargs):
+            sent.append(torch.device(device).type)
+            return super().to(device, *args, **kwargs) if torch.device(device).type == "cpu" else self
+
+    model = Recorded(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 2, 1)).eval()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(Exception):
+        tuning.lr_range_test(model, DataLoader(_tiny_task(), batch_size=8), steps=10, optimizer=optimizer,
+                             device=torch.device("cuda"))
+    assert sent == ["cuda", "cpu"]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not model.training and optimizer.param_groups[0]["lr"] == 0.05

@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 __all__ = [
     "Case",
     "CheckResult",
+    "Mistake",
     "Status",
     "compare",
     "describe",
@@ -41,6 +42,47 @@ class Case:
     hidden: bool = False
     atol: float = 1e-6
     rtol: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer, recognised by name: ``wrong`` makes the mistake with the exercise's signature.
+
+    By default a failed case is this mistake when the learner's result equals ``wrong``'s result on the
+    same arguments (and that differs from the right answer), or when both raise the same error. Where
+    results cannot be compared (a model, a changed argument), ``detect(case, got, reason)`` decides
+    instead; ``reason`` is the failure sentence and ``got`` the exception when the learner's code raised.
+    """
+
+    name: str
+    wrong: Callable
+    explanation: str
+    detect: Callable[[Case, Any, str], bool] | None = None
+
+    def recognise(self, case: Case, got: Any, reason: str) -> bool:
+        """True when the learner's failed result on ``case`` looks like this mistake."""
+        try:
+            if self.detect is not None:
+                return bool(self.detect(case, got, reason))
+            wrong = self.wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            if case.expected is not None and compare(case.expected, wrong, case.atol, case.rtol) is None:
+                return False  # this case cannot tell the mistake from the right answer
+            return compare(wrong, got, case.atol, case.rtol) is None
+        except Exception:  # a mistake that cannot even be evaluated here is not this one
+            return False
+
+    def recognise_error(self, case: Case, error: BaseException, reason: str) -> bool:
+        """True when the learner's code raised on ``case`` the way this mistake does."""
+        if self.detect is not None:
+            try:
+                return bool(self.detect(case, error, reason))
+            except Exception:
+                return False
+        try:
+            self.wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        except Exception as own:
+            return type(own) is type(error) and str(own) == str(error)
+        return False
 
 
 @dataclass
@@ -203,6 +245,7 @@ def run_cases(
     cases: Sequence[Case],
     hint: str = "",
     checker: Callable[[Case, Any], str | None] | None = None,
+    mistakes: Sequence[Mistake] = (),
 ) -> CheckResult:
     """Run ``func`` on every case and build the verdict; never raises because of the learner's code."""
     title = f"[{exercise}]"
@@ -226,11 +269,14 @@ def run_cases(
             )
             return _show(CheckResult(exercise, Status.NOT_DONE, 0, len(cases), msg))
         except Exception as exc:  # the learner's code failed: explain, do not crash
+            reason = f"{type(exc).__name__}: {exc}"
+            named = next((m for m in mistakes if m.recognise_error(case, exc, reason)), None)
             msg = (
                 f"{_ICONS[Status.FAILED]} FAILED {title}: case {number} of {len(cases)} ({where}) raised "
-                f"{type(exc).__name__}: {exc}{_learner_frame(exc)}\n"
-                f"   case: {case.description or _describe_call(case)}\n"
-                + (f"   hint: {hint}\n" if hint else "")
+                f"{reason}{_learner_frame(exc)}\n"
+                f"   case:     {case.description or _describe_call(case)}\n"
+                + (f"   mistake:  {named.name}: {named.explanation}\n" if named else "")
+                + (f"   hint:     {hint}\n" if hint else "")
             ).rstrip()
             return _show(CheckResult(exercise, Status.FAILED, number - 1, len(cases), msg))
         reason = checker(case, got) if checker else compare(case.expected, got, case.atol, case.rtol)
@@ -242,6 +288,9 @@ def run_cases(
             ]
             if checker is None:
                 lines += [f"   expected: {describe(case.expected)}", f"   got:      {describe(got)}"]
+            named = next((m for m in mistakes if m.recognise(case, got, reason)), None)
+            if named is not None:
+                lines.append(f"   mistake:  {named.name}: {named.explanation}")
             if hint:
                 lines.append(f"   hint:     {hint}")
             return _show(CheckResult(exercise, Status.FAILED, number - 1, len(cases), "\n".join(lines)))

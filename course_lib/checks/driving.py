@@ -7,12 +7,13 @@ the model predicts there does not matter (tested in ``tests/checks/test_driving_
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable
 
 import torch
 
-from .core import Case, compare, describe
+from .core import Case, Mistake, compare, describe
 from .registry import register
 
 __all__ = ["sqrt_class_weights_reference", "miou_and_micro_reference", "outputs_match_reference"]
@@ -101,33 +102,28 @@ def outputs_match_reference(torch_logits: torch.Tensor, onnx_logits: torch.Tenso
 
 
 # ---------------------------------------------------------------------------------------------------
-# recognising the common mistakes
+# checkers (the facts, with numbers) and the typical mistakes (by name, with the why)
 # ---------------------------------------------------------------------------------------------------
-def _named_mistake(case: Case, got: Any, mistakes: list[tuple[Callable[[], Any], str]]) -> str | None:
-    """The explanation of the first mistake whose (lazily computed) answer equals ``got``, else None."""
-    for wrong, explanation in mistakes:
-        try:
-            if compare(wrong(), got, case.atol, case.rtol) is None:
-                return explanation
-        except Exception:  # a mistake that cannot even be computed or compared is not this one
-            continue
-    return None
+def _same_as(wrong: Callable, part: Callable[[Any], Any] = lambda r: r,
+             cast: Callable[[Any], Any] = lambda r: r) -> Callable[[Case, Any, str], bool]:
+    """A mistake's detector: ``part`` of the learner's result equals ``part`` of ``wrong``'s, where the right answer
+    differs; ``cast`` first (e.g. float64 weights to float32, which the checker accepts)."""
+    def detect(case: Case, got: Any, reason: str) -> bool:
+        made = part(wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)))
+        right, mine = part(case.expected), part(cast(got))
+        return compare(right, made, case.atol, case.rtol) is not None and compare(made, mine, case.atol, case.rtol) is None
+    return detect
 
 
-def _with_void_as_class(masks: torch.Tensor, num_classes: int, ignore_index: int | None) -> torch.Tensor:
-    """The class weights a learner gets when void is counted as one more class (its weight then dropped)."""
-    counts = _class_counts(masks, num_classes, ignore_index)
-    void = float((masks == ignore_index).sum()) if ignore_index is not None else 0.0
-    all_counts = torch.cat([counts, counts.new_tensor([void])])
-    return _sqrt_median_weights(all_counts, lambda f: torch.quantile(f, 0.5))[:num_classes].float()
+def _float32(got: Any) -> Any:
+    return got.float() if isinstance(got, torch.Tensor) and got.is_floating_point() else got
 
 
 def _sqrt_class_weights_checker(case: Case, got: Any) -> str | None:
     (masks,) = case.args
     num_classes = case.kwargs.get("num_classes", NUM_CLASSES)
     ignore_index = case.kwargs.get("ignore_index", VOID)
-    if isinstance(got, torch.Tensor) and got.is_floating_point() and got.dtype != torch.float32:
-        got = got.float()  # float64 with the right numbers is fine
+    got = _float32(got)  # float64 with the right numbers is fine
     reason = compare(case.expected, got, case.atol, case.rtol)
     if reason is None:
         return None
@@ -135,92 +131,196 @@ def _sqrt_class_weights_checker(case: Case, got: Any) -> str | None:
     lower = _sqrt_median_weights(counts, lambda f: f.median()).float()  # torch's median: the lower middle value
     if isinstance(got, torch.Tensor) and compare(lower, got, case.atol, case.rtol) is None:
         return None
-    if isinstance(got, torch.Tensor) and got.ndim == 1 and got.numel() == num_classes + 1:
-        return (f"{reason} You returned {num_classes + 1} weights: void was counted as a class. Drop the pixels equal "
-                f"to ignore_index={ignore_index} before counting; only the {num_classes} real classes get a weight.")
-    if isinstance(got, torch.Tensor) and got.ndim == 1 and got.numel() < num_classes:
-        return (f"{reason} There must be one weight per class, {num_classes} in all, even for classes that do not "
-                f"occur in these masks: give the counting step a minimum length (bincount's minlength).")
+    if isinstance(got, torch.Tensor) and got.ndim == 1 and got.numel() != num_classes:
+        return f"{reason} There must be one weight per class 0..{num_classes - 1}, {num_classes} in all."
     if isinstance(got, torch.Tensor) and got.is_floating_point() and not torch.isfinite(got).all():
-        return (f"{reason} The result holds inf or NaN: a class with no pixel has frequency 0 and 1 / 0 = inf. "
-                f"Give classes that never occur weight 0, and take the median over the classes that do occur.")
-    freq = counts / counts.sum()
-    present = counts > 0
-    median = torch.quantile(freq[present], 0.5)
+        return f"{reason} The result holds inf or NaN."
+    return reason
 
-    def only_present(values: torch.Tensor) -> torch.Tensor:
-        return torch.where(present, values, torch.zeros_like(values)).float()
 
-    safe = torch.where(present, freq, torch.ones_like(freq))
-    explanation = _named_mistake(case, got, [
-        (lambda: _with_void_as_class(masks, num_classes, ignore_index),
-         f"Void pixels were counted as a class: their share (label {ignore_index}) entered the median. Leave the "
-         f"void pixels out before counting, so the frequencies and the median are over the real classes only."),
-        (lambda: only_present(median / safe),
-         "That is median(freq) / freq without the square root: the capstone softens median-frequency weights "
-         "with a square root, so the rarest classes do not dominate the loss."),
-        (lambda: only_present(1 / safe),
-         "That is plain inverse frequency 1 / freq: divide the MEDIAN frequency by each class's frequency (so a "
-         "typical class gets about 1), then take the square root."),
-        (lambda: only_present((1 / safe).sqrt()),
-         "That is sqrt(1 / freq): the median frequency is missing from the numerator (a typical class should get "
-         "a weight of about 1)."),
-        (lambda: only_present(freq),
-         "Those are the frequencies themselves: a weight must be LARGE for a rare class, so divide the median "
-         "frequency by the class frequency (inverse), then take the square root."),
-        (lambda: only_present((freq / median).sqrt()),
-         "Upside down: that is sqrt(freq / median), which favours the common classes; use sqrt(median / freq)."),
-        (lambda: only_present(counts),
-         "Those are the pixel counts; turn them into weights: frequency, then sqrt(median / frequency)."),
-        (lambda: torch.nan_to_num((torch.quantile(freq, 0.5) / freq).sqrt(), posinf=0.0).float(),
-         "Take the median over the classes that occur only (frequency > 0); a class with no pixel must not pull "
-         "the median down."),
-    ])
-    return f"{reason} {explanation}" if explanation else reason
+def _weights_by(rule: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], keep_void: bool = False,
+                minlength: bool = True, median_over_all: bool = False, absent_zero: bool = True) -> Callable:
+    """A wrong ``sqrt_class_weights``: weights ``rule(freq, median)`` with one detail changed."""
+    def weights(masks: torch.Tensor, num_classes: int = NUM_CLASSES, ignore_index: int | None = VOID) -> torch.Tensor:
+        labels = masks.reshape(-1).long()
+        if not keep_void and ignore_index is not None:
+            labels = labels[labels != ignore_index]
+        freq = torch.bincount(labels, minlength=num_classes + keep_void if minlength else 0).double()
+        freq = freq / freq.sum()
+        present = freq > 0
+        median = torch.quantile(freq if median_over_all else freq[present], 0.5)
+        w = rule(freq, median)
+        return torch.where(present, w, torch.zeros_like(w)).float() if absent_zero else w.float()
+    return weights
+
+
+_void_in_the_median = _weights_by(lambda f, m: (m / f).sqrt(), keep_void=True)
+
+
+def _void_counted(masks: torch.Tensor, num_classes: int = NUM_CLASSES, ignore_index: int | None = VOID) -> torch.Tensor:
+    return _void_in_the_median(masks, num_classes, ignore_index)[:num_classes]
+
+
+def _counts_as_weights(masks: torch.Tensor, num_classes: int = NUM_CLASSES, ignore_index: int | None = VOID) -> torch.Tensor:
+    return _class_counts(masks, num_classes, ignore_index).float()
+
+
+def _has_length(predicate: Callable[[int, int], bool]) -> Callable[[Case, Any, str], bool]:
+    def detect(case: Case, got: Any, reason: str) -> bool:
+        n = case.kwargs.get("num_classes", NUM_CLASSES)
+        return isinstance(got, torch.Tensor) and got.ndim == 1 and predicate(got.numel(), n)
+    return detect
+
+
+def _not_finite(case: Case, got: Any, reason: str) -> bool:
+    return isinstance(got, torch.Tensor) and got.is_floating_point() and not bool(torch.isfinite(got).all())
+
+
+def _weights_mistake(name: str, wrong: Callable, explanation: str) -> Mistake:
+    """A mistake recognised by its weights (float64 ones compared as float32, as the checker accepts them)."""
+    return Mistake(name, wrong, explanation, detect=_same_as(wrong, cast=_float32))
+
+
+_SQRT_CLASS_WEIGHTS_MISTAKES = (
+    Mistake("a weight for void", _void_in_the_median,
+            "one weight too many: void was counted as a class. Leave out the pixels equal to ignore_index before "
+            "counting; only the real classes get a weight.",
+            detect=_has_length(lambda got, n: got == n + 1)),
+    _weights_mistake("void counted as a class", _void_counted,
+                     "the void pixels' share entered the frequencies and the median, so every weight shifts with how much "
+                     "of the data is unlabelled. Leave the void pixels out before counting."),
+    _weights_mistake("no square root", _weights_by(lambda f, m: m / f),
+                     "those are plain median-frequency weights, median / freq. The capstone softens them with a square "
+                     "root, so the rarest classes do not dominate the loss."),
+    _weights_mistake("plain inverse frequency", _weights_by(lambda f, m: 1 / f),
+                     "that is 1 / freq: divide the MEDIAN frequency by each class's frequency (so a typical class gets "
+                     "about 1), then take the square root."),
+    _weights_mistake("median missing", _weights_by(lambda f, m: (1 / f).sqrt()),
+                     "that is sqrt(1 / freq): the median frequency is missing from the numerator, so a typical class does "
+                     "not get a weight of about 1."),
+    _weights_mistake("frequencies as weights", _weights_by(lambda f, m: f),
+                     "those are the frequencies themselves: a weight must be LARGE for a rare class, so the class "
+                     "frequency belongs in the denominator."),
+    _weights_mistake("upside down", _weights_by(lambda f, m: (f / m).sqrt()),
+                     "that is sqrt(freq / median), which favours the common classes; the median goes on top."),
+    _weights_mistake("pixel counts as weights", _counts_as_weights,
+                     "those are the pixel counts; turn them into weights: frequency (count over all kept pixels), then "
+                     "the square root of median / frequency."),
+    _weights_mistake("median over absent classes too", _weights_by(lambda f, m: (m / f).sqrt(), median_over_all=True),
+                     "a class with no pixel has frequency 0 and pulls the median down. Take the median over the classes "
+                     "that occur only."),
+    Mistake("no minlength", _weights_by(lambda f, m: (m / f).sqrt(), minlength=False),
+            "counting without a minimum length gives counts only up to the largest label present, so the classes "
+            "above it get no weight at all. Ask the counting step for num_classes counts.",
+            detect=_has_length(lambda got, n: got < n)),
+    Mistake("inf for absent classes", _weights_by(lambda f, m: (m / f).sqrt(), absent_zero=False),
+            "a class with no pixel has frequency 0, and dividing by it gives inf. There is nothing to weight: give "
+            "such classes weight 0.",
+            detect=_not_finite),
+)
 
 
 def _miou_and_micro_checker(case: Case, got: Any) -> str | None:
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return f"return two numbers, the mIoU first and the micro IoU second; got {describe(got)}."
-    reason = compare(case.expected, got, case.atol, case.rtol)
-    if reason is None:
-        return None
-    (confusion,) = case.args
-    cm = confusion.double()
-    exp_miou, exp_micro = case.expected
-    scored = cm.clone()
-    scored[-1] = 0
-    explanation = None
-    if compare((exp_micro, exp_miou), got, case.atol, case.rtol) is None:
-        explanation = "The two numbers are swapped: return (miou, micro), the mean IoU first."
-    elif compare(exp_miou, got[0], case.atol, case.rtol):  # the first number, the mIoU, is wrong
-        void_averaged = ("Void was averaged in as a 12th class: void is not a class to score, so leave it out of the "
-                         "mean (and drop its row before counting).")
-        explanation = _named_mistake(case, got[0], [
-            (lambda: exp_micro, "Your mIoU is the micro IoU: the MEAN IoU scores each class on its own, then averages "
-                                "the per-class values (a rare class counts as much as the road)."),
-            (lambda: _nanmean(_iou_per_class(cm)), void_averaged),
-            (lambda: _nanmean(_iou_per_class(scored)), void_averaged),
-            (lambda: _nanmean(_iou_per_class(cm)[:-1]),
-             "Void pixels were counted as false positives: a void pixel has no true class, so whatever the model "
-             "predicts there is neither right nor wrong. Drop the void ROW (true class void) before counting."),
-            (lambda: float(torch.nan_to_num(_iou_per_class(scored)[:-1]).mean()),
-             "A class with no pixel at all (0 / 0) was counted as IoU 0; leave such classes out of the mean."),
-        ])
-    elif compare(exp_micro, got[1], case.atol, case.rtol):  # the second number, the micro IoU, is wrong
-        tp = scored.diagonal()
-        union = scored.sum(0) + scored.sum(1) - tp
-        explanation = _named_mistake(case, got[1], [
-            (lambda: exp_miou, "Your micro IoU is the mIoU: micro sums TP, FP and FN over all classes first and "
-                               "divides once."),
-            (lambda: float(tp[:-1].sum() / union[:-1].sum()),
-             "Your micro IoU leaves void out; this figure counts void as a 12th class, as the smp CamVid example "
-             "does: use the full matrix, every row and column."),
-            (lambda: float(cm.diagonal().sum() / cm.sum()),
-             "That is the pixel accuracy ΣTP / (all pixels); the micro IoU divides by Σ(TP + FP + FN), where every "
-             "wrong pixel is counted twice (an FP of one class and an FN of another)."),
-        ])
-    return f"{reason} {explanation}" if explanation else reason
+    return compare(case.expected, got, case.atol, case.rtol)
+
+
+def _scored(confusion: torch.Tensor) -> torch.Tensor:
+    """The matrix as float64 with the void row (true class void) zeroed: those pixels are not scored."""
+    cm = confusion.double().clone()
+    cm[-1] = 0
+    return cm
+
+
+def _micro(cm: torch.Tensor) -> float:
+    tp = cm.diagonal()
+    return float(tp.sum() / (cm.sum(0) + cm.sum(1) - tp).sum())
+
+
+def _miou_of(miou: Callable[[torch.Tensor], float]) -> Callable[[torch.Tensor], tuple[float, float]]:
+    """A wrong ``miou_and_micro`` whose mIoU is ``miou(confusion)``; its micro IoU is right."""
+    return lambda confusion: (miou(confusion), miou_and_micro_reference(confusion)[1])
+
+
+def _micro_of(micro: Callable[[torch.Tensor], float]) -> Callable[[torch.Tensor], tuple[float, float]]:
+    """A wrong ``miou_and_micro`` whose micro IoU is ``micro(confusion)``; its mIoU is right."""
+    return lambda confusion: (miou_and_micro_reference(confusion)[0], micro(confusion))
+
+
+def _swapped(confusion: torch.Tensor) -> tuple[float, float]:
+    miou, micro = miou_and_micro_reference(confusion)
+    return micro, miou
+
+
+def _pooled(confusion: torch.Tensor) -> float:  # without void: the 11 real classes pooled
+    scored = _scored(confusion)
+    tp = scored.diagonal()
+    union = scored.sum(0) + scored.sum(1) - tp
+    return float(tp[:-1].sum() / union[:-1].sum())
+
+
+_MIOU_MISTAKES = {  # name -> (the wrong mIoU, explanation)
+    "micro IoU as the mIoU": (
+        lambda confusion: _micro(confusion.double()),
+        "the MEAN IoU scores each class on its own, then averages the per-class values, so a rare class counts as "
+        "much as the road; pooling all counts first gives the micro IoU."),
+    "void averaged in as a class": (
+        lambda confusion: _nanmean(_iou_per_class(confusion.double())),
+        "void is not a class to score: leave it out of the mean (and drop its row before counting)."),
+    "void pixels counted as false positives": (
+        lambda confusion: _nanmean(_iou_per_class(confusion.double())[:-1]),
+        "a void pixel has no true class, so whatever the model predicts there is neither right nor wrong. Drop the "
+        "void ROW (true class void) before counting."),
+    "absent class counted as 0": (
+        lambda confusion: float(torch.nan_to_num(_iou_per_class(_scored(confusion))[:-1]).mean()),
+        "a class with no pixel at all, neither true nor predicted, has IoU 0 / 0: leave it out of the mean instead "
+        "of counting it as 0."),
+}
+_MICRO_MISTAKES = {  # name -> (the wrong micro IoU, explanation)
+    "mIoU as the micro IoU": (
+        lambda confusion: miou_and_micro_reference(confusion)[0],
+        "micro sums TP, FP and FN over all classes first and divides once; it does not average per-class IoUs."),
+    "micro IoU without void": (
+        _pooled,
+        "this figure counts void as a 12th class, as the smp CamVid example does: use the full matrix, every row "
+        "and column."),
+    "pixel accuracy as the micro IoU": (
+        lambda confusion: float(confusion.double().diagonal().sum() / confusion.double().sum()),
+        "that is the pixel accuracy, right pixels over all pixels; the micro IoU divides by the summed unions, where "
+        "every wrong pixel counts twice (a false positive of one class and a false negative of another)."),
+}
+
+
+def _part(i: int) -> Callable[[Any], Any]:
+    return lambda result: result[i] if isinstance(result, (tuple, list)) and len(result) == 2 else result
+
+
+_void_in_the_mean = _MIOU_MISTAKES["void averaged in as a class"]
+
+
+def _void_in_the_mean_detect(case: Case, got: Any, reason: str) -> bool:
+    """The mIoU averaged void in as a 12th class, its row kept or dropped."""
+    row_dropped = _miou_of(lambda confusion: _nanmean(_iou_per_class(_scored(confusion))))
+    return any(_same_as(wrong, part=_part(0))(case, got, reason) for wrong in (_miou_of(_void_in_the_mean[0]), row_dropped))
+
+
+_MIOU_AND_MICRO_MISTAKES = (
+    Mistake("numbers swapped", _swapped, "return (miou, micro): the mean IoU first, then the micro IoU."),
+    Mistake("void averaged in as a class", _miou_of(_void_in_the_mean[0]), _void_in_the_mean[1],
+            detect=_void_in_the_mean_detect),
+    *(Mistake(name, _miou_of(wrong), text, detect=_same_as(_miou_of(wrong), part=_part(0)))
+      for name, (wrong, text) in _MIOU_MISTAKES.items() if name != "void averaged in as a class"),
+    *(Mistake(name, _micro_of(wrong), text, detect=_same_as(_micro_of(wrong), part=_part(1)))
+      for name, (wrong, text) in _MICRO_MISTAKES.items()),
+)
+
+
+def _outputs_facts(case: Case) -> tuple[float, float, int]:
+    """(largest and mean absolute difference, pixels whose argmax label differs) of a case's two outputs."""
+    a, b, _ = case.args
+    diff = (a.double() - b.double()).abs()
+    return float(diff.max()), float(diff.mean()), int((a.argmax(1) != b.argmax(1)).sum())
 
 
 def _outputs_match_checker(case: Case, got: Any) -> str | None:
@@ -229,31 +329,76 @@ def _outputs_match_checker(case: Case, got: Any) -> str | None:
     reason = compare(case.expected, got, case.atol, case.rtol)
     if reason is None:
         return None
-    a, b, atol = case.args
-    diff = (a.double() - b.double()).abs()
-    max_diff, mean_diff = float(diff.max()), float(diff.mean())
-    disagree = int((a.argmax(1) != b.argmax(1)).sum())
+    atol = case.args[2]
+    max_diff, mean_diff, disagree = _outputs_facts(case)
     if case.expected:
         if max_diff == 0:
             return f"{reason} The two outputs are identical here, value for value."
         if max_diff == atol:
-            return (f"{reason} The largest difference is exactly atol={atol:g}: 'within atol' includes the limit "
-                    f"(use <=, not <).")
-        return (f"{reason} The outputs differ only by float rounding (largest difference {max_diff:.2g} <= atol={atol:g}) "
-                f"and every argmax label agrees. Exact equality (==, torch.equal) fails on such tiny differences: two "
-                f"runtimes add in a different order, so compare the largest absolute difference with atol instead.")
+            return f"{reason} The largest difference is exactly atol={atol:g}, and every argmax label agrees."
+        return (f"{reason} The outputs differ only by float rounding (largest difference {max_diff:.2g} <= "
+                f"atol={atol:g}) and every argmax label agrees.")
     if disagree == 0 and mean_diff > atol:
-        return (f"{reason} The argmax labels agree everywhere, but the logits differ by up to {max_diff:.2g} > "
-                f"atol={atol:g}. Comparing only the argmax misses that: the values must match too.")
+        return f"{reason} The argmax labels agree everywhere, but the logits differ by up to {max_diff:.2g} > atol={atol:g}."
     if disagree == 0:
-        return (f"{reason} The MEAN difference is tiny ({mean_diff:.2g}) and the argmax labels agree, but a value "
-                f"differs by {max_diff:.2g} > atol={atol:g}. Comparing only the mean difference (or only the argmax) "
-                f"hides that: use the LARGEST absolute difference.")
+        return (f"{reason} The mean difference is tiny ({mean_diff:.2g}) and the argmax labels agree, but a value "
+                f"differs by {max_diff:.2g} > atol={atol:g}.")
     if max_diff <= atol:
-        return (f"{reason} Every value is within atol (largest difference {max_diff:.2g}), but the argmax label differs "
-                f"at {disagree} pixel(s), where two classes nearly tie. Comparing only the values misses that: also "
-                f"compare the argmax over the class dimension (dim 1).")
+        return (f"{reason} Every value is within atol (largest difference {max_diff:.2g}), but the argmax label "
+                f"differs at {disagree} pixel(s), where two classes nearly tie.")
     return reason
+
+
+def _when(fact: Callable[[bool, float, float, int, float], bool]) -> Callable[[Case, Any, str], bool]:
+    """Detector: a plain bool answer was wrong on a case with ``fact(expected, max, mean, disagree, atol)``."""
+    def detect(case: Case, got: Any, reason: str) -> bool:
+        return (isinstance(got, bool) or type(got).__name__ == "bool_") and fact(case.expected, *_outputs_facts(case), case.args[2])
+    return detect
+
+
+def _match_exactly(torch_logits: torch.Tensor, onnx_logits: torch.Tensor, atol: float) -> bool:
+    return bool((torch_logits == onnx_logits).all())
+
+
+def _match_labels_only(torch_logits: torch.Tensor, onnx_logits: torch.Tensor, atol: float) -> bool:
+    return torch.equal(torch_logits.argmax(1), onnx_logits.argmax(1))
+
+
+def _match_mean_difference(torch_logits: torch.Tensor, onnx_logits: torch.Tensor, atol: float) -> bool:
+    close = float((torch_logits - onnx_logits).abs().mean()) <= atol
+    return close and torch.equal(torch_logits.argmax(1), onnx_logits.argmax(1))
+
+
+def _match_values_only(torch_logits: torch.Tensor, onnx_logits: torch.Tensor, atol: float) -> bool:
+    return float((torch_logits - onnx_logits).abs().max()) <= atol
+
+
+def _match_strictly(torch_logits: torch.Tensor, onnx_logits: torch.Tensor, atol: float) -> bool:
+    close = float((torch_logits - onnx_logits).abs().max()) < atol
+    return close and torch.equal(torch_logits.argmax(1), onnx_logits.argmax(1))
+
+
+_OUTPUTS_MATCH_MISTAKES = (
+    Mistake("< instead of <=", _match_strictly,
+            "'within atol' includes the limit: a difference of exactly atol still matches.",
+            detect=_when(lambda expected, mx, mean, disagree, atol: expected and mx == atol)),
+    Mistake("exact equality", _match_exactly,
+            "exact equality (==, torch.equal on the logits) fails on tiny differences: two runtimes add in a "
+            "different order, so float32 results differ in the last digits. Compare the largest absolute difference "
+            "with atol instead.",
+            detect=_when(lambda expected, mx, mean, disagree, atol: expected and 0 < mx < atol)),
+    Mistake("only the argmax compared", _match_labels_only,
+            "the same labels do not mean the same model: the logits must also be within atol, or a real bug that "
+            "shifts every value goes unnoticed.",
+            detect=_when(lambda expected, mx, mean, disagree, atol: not expected and disagree == 0 and mean > atol)),
+    Mistake("only the mean difference", _match_mean_difference,
+            "a mean hides one bad value among thousands of good ones; use the LARGEST absolute difference.",
+            detect=_when(lambda expected, mx, mean, disagree, atol: not expected and disagree == 0 and mean <= atol)),
+    Mistake("only the values compared", _match_values_only,
+            "close logits can still pick another class where two classes nearly tie: also compare the argmax over "
+            "the class dimension at every pixel.",
+            detect=_when(lambda expected, mx, mean, disagree, atol: not expected and disagree > 0 and mx <= atol)),
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -270,13 +415,22 @@ def _camvid_masks(g: torch.Generator, n: int, h: int, w: int, absent: tuple[int,
     "sqrt-class-weights",
     lesson=LESSON,
     title="Square-root median-frequency class weights, void left out",
-    hint="First the idea: a rare class (a pedestrian) should weigh more in the loss than a common one (the road), "
-    "but softly, so the weight is the square root of median frequency divided by the class frequency, and void "
-    "pixels take no part. Then count: keep the pixels that are not ignore_index and count how many each class "
-    "0..num_classes-1 has (torch.bincount with minlength gives one count per class, absent ones too). Last: each "
-    "frequency is count / total; take the median over the classes that occur, then the square root of median / "
-    "frequency for those classes and 0 for the others, as a float tensor.",
+    hints=(
+        "A rare class (a pedestrian) should weigh more in the loss than a common one (the road), but softly: a "
+        "class's weight is the square root of the median class frequency over that class's frequency, so a typical "
+        "class gets about 1 and a class a hundred times rarer about 10. Void pixels are not a class and take no "
+        "part in the frequencies or the median; a class that never occurs gets weight 0.",
+        "Drop the pixels equal to ignore_index (unless it is None) before counting. torch.bincount with "
+        "minlength=num_classes gives one count per class, absent ones too; divide by the number of kept pixels. "
+        "Take the median (torch.quantile(..., 0.5)) over the classes whose frequency is above 0 only, and start "
+        "from a tensor of zeros for the others. Return float32.",
+        "labels = masks.flatten().long(); labels = labels[labels != ignore_index] (when ignore_index is not None); "
+        "freq = torch.bincount(labels, minlength=num_classes).double() / labels.numel(); present = freq > 0; "
+        "weights = torch.zeros(num_classes, dtype=torch.float64); "
+        "weights[present] = (freq[present].quantile(0.5) / freq[present]).sqrt(); return weights.float()",
+    ),
     checker=_sqrt_class_weights_checker,
+    mistakes=_SQRT_CLASS_WEIGHTS_MISTAKES,
 )
 def _sqrt_class_weights_cases() -> list[Case]:
     # 16 pixels of class 0, 4 of class 1, 1 of class 2 and 3 void (label 3): median frequency 4/21 -> [0.5, 1, 2]
@@ -329,12 +483,22 @@ def _street_confusion(g: torch.Generator, absent: tuple[int, ...] = (), void_pre
     "miou-and-micro",
     lesson=LESSON,
     title="mIoU with void ignored, and the micro IoU that counts void",
-    hint="First the idea: the IoU of one class is TP / (TP + FP + FN), all read from the confusion matrix: TP on "
-    "the diagonal, FN along the class's row (its true pixels), FP down its column (its predictions). For the mIoU, "
-    "void pixels have no true class, so drop the void row (the last one) before counting, score classes 0..10 only "
-    "and average those that occur (a 0 / 0 class is left out). For the micro IoU keep the full matrix, void "
-    "included: sum TP, FP and FN over all 12 classes first, then divide once. Return (miou, micro) as floats.",
+    hints=(
+        "The IoU of one class is its overlap over its union: the pixels rightly given the class, over those plus "
+        "the pixels wrongly given it plus the pixels of the class that were missed, all read from the confusion "
+        "matrix. The mIoU scores each real class on its own and averages them, with void pixels left out entirely "
+        "(they have no true class) and classes that never occur skipped. The micro IoU pools the counts of all "
+        "classes, void included, and divides once.",
+        "TP is the diagonal; FN is the rest of a class's row (row sum minus TP), FP the rest of its column (column "
+        "sum minus TP). For the mIoU zero the last row (void) first, keep classes 0..10 and average only those "
+        "whose union is above 0. For the micro IoU use the full 12×12 matrix: sum the TPs, sum the unions, divide. "
+        "Return (miou, micro) as Python floats.",
+        "cm = confusion.double(); scored = cm.clone(); scored[-1] = 0; tp = scored.diagonal(); "
+        "union = scored.sum(0) + scored.sum(1) - tp; miou = float((tp / union)[:-1][union[:-1] > 0].mean()); "
+        "micro = float(cm.diagonal().sum() / (cm.sum(0) + cm.sum(1) - cm.diagonal()).sum()); return miou, micro",
+    ),
     checker=_miou_and_micro_checker,
+    mistakes=_MIOU_AND_MICRO_MISTAKES,
 )
 def _miou_and_micro_cases() -> list[Case]:
     simple = torch.diag(torch.full((12,), 90))
@@ -404,12 +568,19 @@ def _match_cases(g: torch.Generator, shape: tuple[int, int, int, int], atol: flo
     "outputs-match",
     lesson=LESSON,
     title="Do the ONNX Runtime logits match PyTorch's?",
-    hint="First the idea: two runtimes compute in a different order, so their floats differ in the last digits; "
-    "'the same' means close enough, measured by the LARGEST absolute difference over all values (one bad value is "
-    "enough to fail), which must be at most atol. Then the labels: close logits can still pick another class "
-    "where two classes nearly tie, so the argmax over the class dimension (dim 1) must agree at every pixel. "
-    "Return True only when both hold, as a plain bool.",
+    hints=(
+        "Two runtimes compute in a different order, so their floats differ in the last digits: 'the same' means "
+        "close enough, judged by the largest difference over all values (one bad value is enough to fail), which "
+        "may be at most the tolerance, the limit included. Close logits can still pick another class where two "
+        "classes nearly tie, so the predicted labels must also agree at every pixel. Both must hold.",
+        "Subtract the two outputs, take .abs() and then .max() (not .mean()), and compare that with atol using <=. "
+        "For the labels, take .argmax over the class dimension, dim=1, of both and compare the two label maps with "
+        "torch.equal. Return a plain bool, not a tensor.",
+        "close = float((torch_logits.double() - onnx_logits.double()).abs().max()) <= atol; "
+        "return close and torch.equal(torch_logits.argmax(1), onnx_logits.argmax(1))",
+    ),
     checker=_outputs_match_checker,
+    mistakes=_OUTPUTS_MATCH_MISTAKES,
 )
 def _outputs_match_cases() -> list[Case]:
     g = torch.Generator().manual_seed(1002)

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .core import Case, compare
+from .core import Case, Mistake, compare
 from .registry import register
 
 __all__ = [
@@ -65,94 +65,157 @@ def soft_dice_loss_reference(probs: torch.Tensor, target: torch.Tensor, smooth: 
 
 
 # ---------------------------------------------------------------------------------------------------
-# checkers that recognise the common mistakes
+# typical mistakes (each a wrong answer with the exercise's signature) and the checkers
 # ---------------------------------------------------------------------------------------------------
-def _matches(wrong: Any, got: Any, case: Case) -> bool:
-    try:
-        return compare(wrong, got, case.atol, case.rtol) is None
-    except Exception:  # a mistake that cannot even be compared is not this one
-        return False
-
-
-def _diagnose(case: Case, got: Any, reason: str | None, mistakes: list[tuple[Any, str]]) -> str | None:
-    if reason is None:
-        return None
-    for wrong, explanation in mistakes:
-        if _matches(wrong, got, case):
-            return f"{reason} {explanation}"
-    return reason
-
-
-def _macro_accuracy(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None) -> float:
+def _macro_accuracy(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None) -> float:
+    """Mistake: the mean per-class accuracy (macro) instead of the pixel accuracy."""
     keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
     scores = [float(((pred == c) & (target == c) & keep).sum() / ((target == c) & keep).sum())
               for c in target[keep].unique().tolist()]
     return sum(scores) / len(scores) if scores else math.nan
 
 
-def _pixel_accuracy_checker(case: Case, got: Any) -> str | None:
-    pred, target = case.args
-    ignore_index = case.kwargs.get("ignore_index")
-    reason = compare(case.expected, got, case.atol, case.rtol)
-    if reason is None or ignore_index is None:
-        return _diagnose(case, got, reason, [
-            (_macro_accuracy(pred, target, ignore_index),
-             "That is the *mean per-class* accuracy (macro); pixel accuracy counts every pixel once: correct / all."),
-        ])
-    return _diagnose(case, got, reason, [
-        (float((pred == target).float().mean()),
-         f"That counts the ignored pixels (target == {ignore_index}) as wrong: they must not count at all, so "
-         f"divide the number of correct kept pixels by the number of pixels you kept (keep = target != ignore_index)."),
-        (_macro_accuracy(pred, target, ignore_index),
-         "That is the *mean per-class* accuracy (macro); pixel accuracy counts every pixel once: correct / all."),
-    ])
+def _accuracy_counting_ignored(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None) -> float:
+    """Mistake: the ignored pixels stay in the count (as wrong pixels)."""
+    return (pred == target).float().mean().item()
 
 
-def _per_class_checker(case: Case, got: Any, kind: str) -> str | None:
+def _accuracy_zero_when_nothing_scored(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None) -> float:
+    """Mistake: 0.0 instead of NaN when every pixel is ignored (a guard against dividing by zero)."""
+    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
+    if int(keep.sum()) == 0:
+        return 0.0
+    return int(((pred == target) & keep).sum()) / int(keep.sum())
+
+
+def _accuracy_as_tensor(pred: torch.Tensor, target: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
+    """Mistake: the right value, but a 0-dim tensor instead of a Python float."""
+    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
+    return ((pred == target) & keep).sum() / keep.sum()
+
+
+_PIXEL_ACCURACY_MISTAKES = (
+    Mistake("mean per-class accuracy", _macro_accuracy,
+            "that is the mean of the per-class accuracies (macro, metrics.mean_class_accuracy); pixel accuracy "
+            "counts every scored pixel once: correct pixels / scored pixels, so big classes weigh more."),
+    Mistake("0 instead of NaN when nothing is scored", _accuracy_zero_when_nothing_scored,
+            "when every target pixel is ignored there is nothing to score: 0 / 0 is undefined, so the answer is "
+            "NaN, not 0.0 (a 0.0 would pull an average down). Dividing tensors gives NaN by itself."),
+    Mistake("ignored pixels counted", _accuracy_counting_ignored,
+            "pixels whose target is ignore_index must not count at all, neither as right nor as wrong: leave them "
+            "out of the total as well as out of the correct pixels."),
+    Mistake("a tensor, not a float", _accuracy_as_tensor,
+            "the value may be right, but the exercise asks for a plain Python float: turn the 0-dim tensor into "
+            "a number with .item().",
+            detect=lambda case, got, reason: isinstance(got, torch.Tensor)),
+)
+
+
+def _as_double(case: Case, got: Any) -> Any:
+    """float32 (what int / int gives in torch) is fine if the values are right: compare it as float64."""
     if isinstance(got, torch.Tensor) and got.is_floating_point() and tuple(got.shape) == tuple(case.expected.shape):
-        got = got.double()  # float32 (what int / int gives in torch) is fine if the values are right
-    reason = compare(case.expected, got, case.atol, case.rtol)
-    if reason is None:
-        return None
-    (cm,) = case.args
-    tp, fp, fn = _tp_fp_fn(cm)
-    absent = (tp + fp + fn) == 0
-    mistakes = [
-        (torch.where(absent, torch.zeros_like(tp), case.expected),
-         "A class that is in neither the prediction nor the target has 0 / 0, which is undefined: return NaN "
-         "there (dividing tensors does that by itself; do not clamp the denominator), so that averages can "
-         "leave the class out."),
-        (tp / (tp + fp), "That is the *precision* TP / (TP + FP) (column sums); the score also needs the false "
-                         "negatives (row sums)."),
-        (tp / (tp + fn), "That is the *recall* TP / (TP + FN) (row sums); the score also needs the false "
-                         "positives (column sums)."),
-    ]
-    if kind == "iou":
-        mistakes += [
-            (dice_from_cm_reference(cm), "That is the *Dice* score; IoU is TP / (TP + FP + FN), with TP counted once."),
-            (tp / (cm.double().sum(0) + cm.double().sum(1)),
-             "The union is row sum + column sum − TP: the diagonal is in both sums, so subtract it once."),
-        ]
-    else:
-        mistakes += [
-            (iou_from_cm_reference(cm), "That is the *IoU*; Dice counts the true positives twice: 2·TP / (2·TP + FP + FN)."),
-            (tp / (2 * tp + fp + fn), "The numerator needs the factor 2: Dice = 2·TP / (2·TP + FP + FN)."),
-            (2 * tp / (tp + fp + fn), "The denominator is 2·TP + FP + FN (= predicted pixels + true pixels)."),
-        ]
-    return _diagnose(case, got, reason, mistakes)
+        return got.double()
+    return got
 
 
-def _iou_checker(case: Case, got: Any) -> str | None:
-    return _per_class_checker(case, got, "iou")
+def _per_class_checker(case: Case, got: Any) -> str | None:
+    return compare(case.expected, _as_double(case, got), case.atol, case.rtol)
 
 
-def _dice_checker(case: Case, got: Any) -> str | None:
-    return _per_class_checker(case, got, "dice")
+def _per_class_like(wrong):
+    """Recognise a per-class mistake by value, with float32 results compared as float64."""
+    def detect(case: Case, got: Any, reason: str) -> bool:
+        value = wrong(*case.args)
+        if compare(case.expected, value, case.atol, case.rtol) is None:
+            return False  # this case cannot tell the mistake from the answer
+        return compare(value, _as_double(case, got), case.atol, case.rtol) is None
+    return detect
+
+
+def _counts(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """TP, predicted (column sums) and true (row sums) per class, float64."""
+    cm = cm.double()
+    return cm.diagonal(), cm.sum(0), cm.sum(1)
+
+
+def _iou_clamped(cm: torch.Tensor) -> torch.Tensor:
+    tp, predicted, true = _counts(cm)
+    return tp / (predicted + true - tp).clamp_min(1)
+
+
+def _dice_clamped(cm: torch.Tensor) -> torch.Tensor:
+    tp, predicted, true = _counts(cm)
+    return 2 * tp / (predicted + true).clamp_min(1)
+
+
+def _precision(cm: torch.Tensor) -> torch.Tensor:
+    tp, predicted, _ = _counts(cm)
+    return tp / predicted
+
+
+def _recall(cm: torch.Tensor) -> torch.Tensor:
+    tp, _, true = _counts(cm)
+    return tp / true
+
+
+def _union_without_minus_tp(cm: torch.Tensor) -> torch.Tensor:
+    tp, predicted, true = _counts(cm)
+    return tp / (predicted + true)  # also Dice without its factor 2
+
+
+def _twice_iou(cm: torch.Tensor) -> torch.Tensor:
+    tp, predicted, true = _counts(cm)
+    return 2 * tp / (predicted + true - tp)
+
+
+_ABSENT = ("absent class scored 0",
+           "a class in neither the prediction nor the target has 0 / 0, which is undefined: leave it NaN (dividing "
+           "tensors does that by itself; do not clamp the denominator or replace NaN), so that averages can leave "
+           "the class out.")
+
+
+def _precision_mistake(score: str) -> Mistake:
+    return Mistake(f"precision instead of {score}", _precision,
+                   "that is the precision TP / (TP + FP), diagonal over column sums; the score also needs the false "
+                   "negatives (the rest of the row).", detect=_per_class_like(_precision))
+
+
+def _recall_mistake(score: str) -> Mistake:
+    return Mistake(f"recall instead of {score}", _recall,
+                   "that is the recall TP / (TP + FN), diagonal over row sums; the score also needs the false "
+                   "positives (the rest of the column).", detect=_per_class_like(_recall))
+
+
+_IOU_MISTAKES = (
+    Mistake(_ABSENT[0], _iou_clamped, _ABSENT[1], detect=_per_class_like(_iou_clamped)),
+    Mistake("Dice instead of IoU", dice_from_cm_reference,
+            "that is the Dice score, which counts the true positives twice; IoU counts them once: "
+            "TP / (TP + FP + FN).", detect=_per_class_like(dice_from_cm_reference)),
+    Mistake("TP counted twice in the union", _union_without_minus_tp,
+            "row sum + column sum contains the diagonal twice (it is in both sums): subtract TP once to get the "
+            "union.", detect=_per_class_like(_union_without_minus_tp)),
+    _precision_mistake("IoU"),
+    _recall_mistake("IoU"),
+)
+
+_DICE_MISTAKES = (
+    Mistake(_ABSENT[0], _dice_clamped, _ABSENT[1], detect=_per_class_like(_dice_clamped)),
+    Mistake("IoU instead of Dice", iou_from_cm_reference,
+            "that is the IoU, TP / (TP + FP + FN); Dice counts the true positives twice, in the numerator and in "
+            "the denominator.", detect=_per_class_like(iou_from_cm_reference)),
+    Mistake("factor 2 missing", _union_without_minus_tp,
+            "the numerator needs the factor 2: without it a perfect class scores 0.5, not 1.",
+            detect=_per_class_like(_union_without_minus_tp)),
+    Mistake("wrong denominator", _twice_iou,
+            "that is 2 × IoU (it can exceed 1); the denominator of Dice is 2·TP + FP + FN, the predicted pixels "
+            "plus the true pixels.", detect=_per_class_like(_twice_iou)),
+    _precision_mistake("Dice"),
+    _recall_mistake("Dice"),
+)
 
 
 def _soft_dice_checker(case: Case, got: Any) -> str | None:
     probs, target = case.args
-    smooth = case.kwargs.get("smooth", 1.0)
     if isinstance(got, (float, int)) and not isinstance(got, bool):
         return (f"result is a Python number ({got!r}); return the 0-dim tensor itself (no .item()) so that "
                 f"loss.backward() can compute gradients.")
@@ -166,25 +229,92 @@ def _soft_dice_checker(case: Case, got: Any) -> str | None:
     if probs.requires_grad and not got.requires_grad:
         return ("result does not depend on probs for autograd (requires_grad is False): did you threshold the "
                 "probabilities, call .item()/.detach(), or go through NumPy? Keep every step in torch.")
-    reason = compare(case.expected, got.to(case.expected.dtype), case.atol, case.rtol)
-    if reason is None:
-        return None
-    p, t = probs.detach(), target.to(probs.dtype)
-    hard = (p > 0.5).to(p.dtype)
-    per_image = torch.stack([soft_dice_loss_reference(p[i], target[i], smooth) for i in range(p.shape[0])]).mean()
-    mistakes = [
-        (1 - case.expected, "That is the Dice *score*; the loss is 1 − Dice, so that lower is better."),
-        (soft_dice_loss_reference(hard, target, smooth),
-         "You thresholded the probabilities; the *soft* Dice uses them as they are (0.3 counts as 0.3)."),
-        (per_image, "You averaged one loss per image; this exercise sums over the whole batch first "
-                    "(intersection = (probs * target).sum() over all images and pixels)."),
-        (1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth),
-         "That is the squared variant (Σp² + Σt², as in V-Net); use the plain sums Σp + Σt here."),
-        (1 - (2 * (p * t).sum()) / (p.sum() + t.sum() + smooth), "Add `smooth` to the numerator too."),
-        (1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum()), "Add `smooth` to the denominator too."),
-        (1 - (2 * (p * t).sum() + 1.0) / (p.sum() + t.sum() + 1.0), "Use the `smooth` argument, not a fixed 1."),
-    ]
-    return _diagnose(case, got.to(case.expected.dtype), reason, mistakes)
+    return compare(case.expected, got.to(case.expected.dtype), case.atol, case.rtol)
+
+
+def _loss_like(wrong):
+    """Recognise a soft-Dice mistake by the value of the loss (whatever the checker found first)."""
+    def detect(case: Case, got: Any, reason: str) -> bool:
+        if not (isinstance(got, torch.Tensor) and got.ndim == 0 and got.is_floating_point()):
+            return False
+        value = torch.as_tensor(wrong(*case.args, **case.kwargs)).detach().to(case.expected.dtype)
+        if compare(case.expected, value, case.atol, case.rtol) is None:
+            return False
+        return compare(value, got.detach().to(case.expected.dtype), case.atol, case.rtol) is None
+    return detect
+
+
+def _soft_dice_score(probs, target, smooth=1.0):
+    t = target.to(probs.dtype)
+    return (2 * (probs * t).sum() + smooth) / (probs.sum() + t.sum() + smooth)
+
+
+def _soft_dice_thresholded(probs, target, smooth=1.0):
+    return soft_dice_loss_reference((probs > 0.5).to(probs.dtype), target, smooth)
+
+
+def _soft_dice_per_image(probs, target, smooth=1.0):
+    return torch.stack([soft_dice_loss_reference(p, t, smooth) for p, t in zip(probs, target)]).mean()
+
+
+def _soft_dice_squared(probs, target, smooth=1.0):
+    t = target.to(probs.dtype)
+    return 1 - (2 * (probs * t).sum() + smooth) / ((probs * probs).sum() + (t * t).sum() + smooth)
+
+
+def _soft_dice_no_smooth_top(probs, target, smooth=1.0):
+    t = target.to(probs.dtype)
+    return 1 - 2 * (probs * t).sum() / (probs.sum() + t.sum() + smooth)
+
+
+def _soft_dice_no_smooth_bottom(probs, target, smooth=1.0):
+    t = target.to(probs.dtype)
+    return 1 - (2 * (probs * t).sum() + smooth) / (probs.sum() + t.sum())
+
+
+def _soft_dice_fixed_smooth(probs, target, smooth=1.0):
+    return soft_dice_loss_reference(probs, target, 1.0)
+
+
+def _soft_dice_item(probs, target, smooth=1.0):
+    return soft_dice_loss_reference(probs, target, smooth).item()
+
+
+def _soft_dice_per_pixel(probs, target, smooth=1.0):
+    t = target.to(probs.dtype)
+    return 1 - (2 * probs * t + smooth) / (probs + t + smooth)
+
+
+_SOFT_DICE_MISTAKES = (
+    Mistake("Dice score, not loss", _soft_dice_score,
+            "that is the Dice score, where higher is better; a loss must get lower as the prediction gets better, "
+            "so return 1 minus the score.", detect=_loss_like(_soft_dice_score)),
+    Mistake("thresholded probabilities", _soft_dice_thresholded,
+            "the soft Dice uses the probabilities as they are (0.3 counts as 0.3): thresholding gives no gradient, "
+            "so the network could not learn from this loss.", detect=_loss_like(_soft_dice_thresholded)),
+    Mistake("one loss per image, averaged", _soft_dice_per_image,
+            "this exercise sums the overlap and the sizes over the whole batch first, then takes one Dice; a "
+            "mean of per-image losses weighs a small object as much as a big one.",
+            detect=_loss_like(_soft_dice_per_image)),
+    Mistake("squared sums", _soft_dice_squared,
+            "that is the squared variant of V-Net (sum of p² + sum of t²); use the plain sums of probabilities "
+            "and of target here.", detect=_loss_like(_soft_dice_squared)),
+    Mistake("smooth missing from the numerator", _soft_dice_no_smooth_top,
+            "add smooth to the numerator too: with it on both sides two empty masks give Dice 1 (loss 0), not 0.",
+            detect=_loss_like(_soft_dice_no_smooth_top)),
+    Mistake("smooth missing from the denominator", _soft_dice_no_smooth_bottom,
+            "add smooth to the denominator too: it keeps the fraction at most 1 and avoids 0 / 0 on empty masks.",
+            detect=_loss_like(_soft_dice_no_smooth_bottom)),
+    Mistake("a fixed smooth of 1", _soft_dice_fixed_smooth,
+            "use the smooth argument the caller passes, not the constant 1.", detect=_loss_like(_soft_dice_fixed_smooth)),
+    Mistake("a Python number, not a tensor", _soft_dice_item,
+            "calling .item() (or float()) cuts the loss off from autograd: loss.backward() needs the 0-dim tensor.",
+            detect=lambda case, got, reason: isinstance(got, (float, int)) and not isinstance(got, bool)),
+    Mistake("no sum: one loss per pixel", _soft_dice_per_pixel,
+            "the formula was applied pixel by pixel; sum the overlap and the sizes over all pixels first, then "
+            "build one Dice for the whole batch.",
+            detect=lambda case, got, reason: isinstance(got, torch.Tensor) and got.ndim > 0),
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,10 +348,18 @@ def _random_cm(g: torch.Generator, num_classes: int, absent: int = 0, scale: int
     "pixel-accuracy",
     lesson=LESSON,
     title="Pixel accuracy, skipping ignored pixels",
-    hint="keep = target != ignore_index (all True when ignore_index is None); accuracy = "
-    "(((pred == target) & keep).sum() / keep.sum()).item(): divide the tensors first (0 / 0 gives NaN "
-    "there, not an error), then turn the result into a Python float.",
-    checker=_pixel_accuracy_checker,
+    hints=(
+        "Pixel accuracy is the number of correctly labelled pixels divided by the number of scored pixels. A pixel "
+        "whose target is the ignore label is not scored at all: it is neither right nor wrong, and it is not in the "
+        "total either. If no pixel is left to score, the answer is NaN (0 / 0).",
+        "Build a boolean mask keep that is target != ignore_index, or all True when ignore_index is None "
+        "(torch.ones_like(target, dtype=torch.bool)). Count with .sum() and divide the two tensors, not Python "
+        "ints: torch gives NaN for 0 / 0 where Python raises ZeroDivisionError. Return a float with .item().",
+        "keep = target != ignore_index (all True when ignore_index is None); accuracy = "
+        "(((pred == target) & keep).sum() / keep.sum()).item(): divide the tensors first (0 / 0 gives NaN "
+        "there, not an error), then turn the result into a Python float.",
+    ),
+    mistakes=_PIXEL_ACCURACY_MISTAKES,
 )
 def _pixel_accuracy_cases() -> list[Case]:
     target_void = _TARGET.clone()
@@ -293,9 +431,19 @@ def _cm_cases(reference) -> list[Case]:
     "iou-from-cm",
     lesson=LESSON,
     title="Per-class IoU from a confusion matrix",
-    hint="TP = cm.diagonal(); FP = cm.sum(0) − TP (predicted as the class, column sums); FN = cm.sum(1) − TP "
-    "(true class, row sums); IoU = TP / (TP + FP + FN). Divide tensors so that 0 / 0 gives NaN.",
-    checker=_iou_checker,
+    hints=(
+        "Read the counts off the matrix: the diagonal holds the correctly labelled pixels of each class, the rest "
+        "of a row are pixels of that class that were missed (false negatives), the rest of a column are pixels "
+        "wrongly given that class (false positives). IoU is true positives over true positives + false positives "
+        "+ false negatives. A class in neither prediction nor target has 0 / 0: leave it NaN.",
+        "cm.diagonal() gives TP; cm.sum(0) adds up each column (everything predicted as the class) and cm.sum(1) "
+        "each row (everything truly the class); both sums contain TP. Convert with .double() first, and do not "
+        "clamp the denominator.",
+        "TP = cm.diagonal(); FP = cm.sum(0) − TP (predicted as the class, column sums); FN = cm.sum(1) − TP "
+        "(true class, row sums); IoU = TP / (TP + FP + FN). Divide tensors so that 0 / 0 gives NaN.",
+    ),
+    mistakes=_IOU_MISTAKES,
+    checker=_per_class_checker,
 )
 def _iou_from_cm_cases() -> list[Case]:
     return _cm_cases(iou_from_cm_reference)
@@ -305,9 +453,18 @@ def _iou_from_cm_cases() -> list[Case]:
     "dice-from-cm",
     lesson=LESSON,
     title="Per-class Dice from a confusion matrix",
-    hint="With TP, FP, FN as in the IoU exercise: Dice = 2·TP / (2·TP + FP + FN); 0 / 0 gives NaN. "
-    "(Equivalently Dice = 2·IoU / (1 + IoU).)",
-    checker=_dice_checker,
+    hints=(
+        "Dice compares twice the overlap with the sizes of both regions: twice the true positives over twice the "
+        "true positives + false positives + false negatives. Read TP, FP and FN off the matrix as in the IoU "
+        "exercise; a class absent from both prediction and target stays NaN.",
+        "For one class, its row sum + its column sum is exactly 2·TP + FP + FN (predicted pixels + true pixels), "
+        "so cm.sum(0) + cm.sum(1) is the whole denominator. Use .double() and tensor division so that 0 / 0 "
+        "gives NaN.",
+        "With TP, FP, FN as in the IoU exercise: Dice = 2·TP / (2·TP + FP + FN); 0 / 0 gives NaN. "
+        "(Equivalently Dice = 2·IoU / (1 + IoU).)",
+    ),
+    mistakes=_DICE_MISTAKES,
+    checker=_per_class_checker,
 )
 def _dice_from_cm_cases() -> list[Case]:
     return _cm_cases(dice_from_cm_reference)
@@ -317,8 +474,17 @@ def _dice_from_cm_cases() -> list[Case]:
     "soft-dice-loss",
     lesson=LESSON,
     title="Soft Dice loss for binary segmentation",
-    hint="Make target float; intersection = (probs * target).sum(); dice = (2 * intersection + smooth) / "
-    "(probs.sum() + target.sum() + smooth); return 1 - dice (a tensor, no .item(), no thresholding).",
+    hints=(
+        "Soft Dice uses the probabilities as they are, without a threshold: the overlap is the sum of probability "
+        "times target over every pixel of every image, and Dice is twice the overlap plus smooth, over the sum of "
+        "the probabilities plus the sum of the target plus smooth. The loss is 1 minus Dice, one number for the "
+        "whole batch, and it must stay a tensor so that gradients can flow.",
+        "Convert the target with target.to(probs.dtype); sum with .sum() over everything (no dim=); put smooth in "
+        "both the numerator and the denominator; never call .item(), .detach() or compare with 0.5.",
+        "Make target float; intersection = (probs * target).sum(); dice = (2 * intersection + smooth) / "
+        "(probs.sum() + target.sum() + smooth); return 1 - dice (a tensor, no .item(), no thresholding).",
+    ),
+    mistakes=_SOFT_DICE_MISTAKES,
     checker=_soft_dice_checker,
 )
 def _soft_dice_loss_cases() -> list[Case]:

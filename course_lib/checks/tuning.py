@@ -8,7 +8,7 @@ import math
 import random
 from typing import Any, Sequence
 
-from .core import Case, compare
+from .core import Case, Mistake, compare
 from .registry import register
 
 __all__ = ["suggest_lr_reference", "sample_log_uniform_reference", "grid_configs_reference", "best_so_far_reference"]
@@ -72,28 +72,83 @@ def _lr_curve(seed: int, n: int) -> tuple[list[float], list[float]]:
 def _check_lr(case: Case, got: Any) -> str | None:
     lrs, losses = case.args
     expected = suggest_lr_reference(lrs, losses)
-    reason = compare(expected, got, atol=0.0, rtol=1e-9, path="the suggestion")
-    if reason is None:
-        return None
-    if isinstance(got, (int, float)):
-        i_min = losses.index(min(losses))
-        if math.isclose(got, lrs[i_min]):
-            return (f"{got:.3g} is the LR of the lowest loss; there training is already on the edge of diverging. "
-                    f"Suggest the LR of the steepest descent (most negative slope) before the minimum.")
-        if got in lrs and lrs.index(got) >= 1 and math.isclose(lrs[lrs.index(got) - 1], expected):
-            return "you returned the LR at the end of the steepest segment; return the one at its start, lrs[i]."
-        if got in lrs and lrs.index(got) > i_min:
-            return "the suggestion lies after the lowest loss; only look at segments before the minimum."
-    return reason
+    return compare(expected, got, atol=0.0, rtol=1e-9, path="the suggestion")
+
+
+def _lr_of_lowest_loss(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    return lrs[losses.index(min(losses))]
+
+
+def _lr_at_segment_end(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    return lrs[lrs.index(suggest_lr_reference(lrs, losses)) + 1]
+
+
+def _steepest_anywhere(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    slopes = [(losses[i + 1] - losses[i]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i])) for i in range(len(lrs) - 1)]
+    return lrs[slopes.index(min(slopes))]
+
+
+def _steepest_per_unit_lr(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    lowest = losses.index(min(losses))
+    slopes = [(losses[i + 1] - losses[i]) / (lrs[i + 1] - lrs[i]) for i in range(max(lowest, 1))]
+    return lrs[slopes.index(min(slopes))]
+
+
+def _after_the_minimum(case: Case, got: Any) -> bool:
+    lrs, losses = case.args
+    return (isinstance(got, (int, float)) and not isinstance(got, bool) and got in lrs
+            and lrs.index(got) > losses.index(min(losses)))
+
+
+_SUGGEST_LR_MISTAKES = (
+    Mistake(
+        "the LR of the lowest loss",
+        _lr_of_lowest_loss,
+        "that is the learning rate where the loss is lowest; there training is already on the edge of "
+        "diverging. Suggest the learning rate where the loss FALLS fastest, before the minimum.",
+    ),
+    Mistake(
+        "the end of the steepest segment",
+        _lr_at_segment_end,
+        "you found the steepest segment but returned the learning rate at its end; return the one at its "
+        "start, the last learning rate known to be safe.",
+    ),
+    Mistake(
+        "looked past the minimum",
+        _steepest_anywhere,
+        "your suggestion lies after the lowest loss, where training diverges and the loss jumps around: steep "
+        "drops there are noise. Only look at the segments before the lowest loss.",
+        detect=lambda case, got, reason: _after_the_minimum(case, got),
+    ),
+    Mistake(
+        "slope per unit of LR, not per decade",
+        _steepest_per_unit_lr,
+        "the slope was divided by the change of the learning rate itself. The points are spaced evenly on a log "
+        "scale, so the tiny first steps make the smallest learning rates look steepest; divide by the change of "
+        "log10(lr) instead.",
+    ),
+)
 
 
 @register(
     "suggest-lr",
     lesson=_LESSON,
     title="Suggest a learning rate from an LR range test",
-    hint="lowest = losses.index(min(losses)); for i in range(max(lowest, 1)): slope = (losses[i+1] - losses[i]) / "
-    "(log10(lrs[i+1]) - log10(lrs[i])); keep the i with the most negative slope; return lrs[i].",
+    hints=(
+        "A good learning rate is where the loss falls fastest, not where it is lowest (by then training is "
+        "about to blow up). Look only at the part of the curve before the lowest loss, measure how steeply the "
+        "loss drops between neighbouring points with the learning rate on a log scale, and return the learning "
+        "rate at the start of the steepest drop.",
+        "Find the position of the lowest loss with `losses.index(min(losses))`; for each segment i -> i+1 "
+        "before it, the slope is the change of loss divided by the change of `math.log10(lr)`. Keep the i with "
+        "the most negative slope and return `lrs[i]`, the segment's start. If the minimum is the first point, "
+        "still look at the first segment.",
+        "`lowest = losses.index(min(losses))`; `for i in range(max(lowest, 1)):` "
+        "`slope = (losses[i + 1] - losses[i]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i]))`; keep the i with "
+        "the smallest slope; `return lrs[best_i]`",
+    ),
     checker=_check_lr,
+    mistakes=_SUGGEST_LR_MISTAKES,
 )
 def _suggest_lr_cases() -> list[Case]:
     cases = [
@@ -144,32 +199,100 @@ def _check_sampler(case: Case, got: Any) -> str | None:
         return f"it returned {len(values)} values; expected n={n}."
     outside = [v for v in values if not low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
     if outside:
-        return (f"{len(outside)} value(s) lie outside [{low:g}, {high:g}], e.g. {outside[0]:.4g}; "
-                f"did you forget 10 ** (...) around the uniform draw of the exponent?")
+        return f"{len(outside)} value(s) lie outside [{low:g}, {high:g}], e.g. {outside[0]:.4g}."
     expected = sample_log_uniform_reference(low, high, n, seed)
     if all(math.isclose(v, e, rel_tol=1e-7) for v, e in zip(values, expected)):
         return None
+    upper = _upper_share(values, low, high)
+    skew = (f" {upper:.0%} of them lie in the upper half of the range on a log scale; log-uniform values put "
+            f"about 50% there." if n >= 20 and upper > 0.8 else "")
+    return (f"the values are in [{low:g}, {high:g}] but not the ones expected for seed {seed} (first: got "
+            f"{values[0]:.6g}, expected {expected[0]:.6g}).{skew}")
+
+
+def _upper_share(values: Sequence[float], low: float, high: float) -> float:
+    """The share of ``values`` above the middle of [low, high] on a log scale (about 0.5 for log-uniform)."""
+    mid = math.sqrt(low * high)
+    return sum(v > mid for v in values) / max(len(values), 1)
+
+
+def _sample_linear(low: float, high: float, n: int, seed: int) -> list[float]:
     rng = random.Random(seed)
-    linear = [rng.uniform(low, high) for _ in range(n)]
-    mid = math.sqrt(low * high)  # the middle of the range on a log scale
-    upper = sum(v > mid for v in values) / max(n, 1)
-    if all(math.isclose(v, e, rel_tol=1e-7) for v, e in zip(values, linear)) or (n >= 50 and upper > 0.8):
-        return (f"{upper:.0%} of your values lie in the upper half of the range on a log scale (log-uniform "
-                f"gives about 50%): you sampled uniformly between low and high. Sample the exponent instead: "
-                f"10 ** rng.uniform(log10(low), log10(high)).")
-    return (f"the values are in range but not the ones random.Random({seed}) gives (first: got {values[0]:.6g}, "
-            f"expected {expected[0]:.6g}). Create rng = random.Random(seed) inside the function and call "
-            f"rng.uniform once per value: the global `random` module, numpy or torch give other numbers, and an "
-            f"unseeded generator gives different numbers every call (not reproducible).")
+    return [rng.uniform(low, high) for _ in range(n)]
+
+
+def _sampled_linearly(case: Case, got: Any) -> bool:
+    low, high, n, seed = case.args
+    values = _as_floats(got)
+    if isinstance(values, str) or len(values) != n:
+        return False
+    same = all(math.isclose(v, e, rel_tol=1e-7) for v, e in zip(values, _sample_linear(low, high, n, seed)))
+    return same or (n >= 50 and _upper_share(values, low, high) > 0.8)
+
+
+def _sample_exponents(low: float, high: float, n: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.uniform(math.log10(low), math.log10(high)) for _ in range(n)]
+
+
+def _only_exponents(case: Case, got: Any) -> bool:
+    low, high, n, _ = case.args
+    values = _as_floats(got)
+    if isinstance(values, str) or not values or len(values) != n:
+        return False
+    return any(all(lo - 1e-9 <= v <= hi + 1e-9 for v in values) and not all(low <= v <= high for v in values)
+               for lo, hi in ((math.log10(low), math.log10(high)), (math.log(low), math.log(high))))
+
+
+def _sample_unseeded(low: float, high: float, n: int, seed: int) -> list[float]:
+    return [10 ** random.uniform(math.log10(low), math.log10(high)) for _ in range(n)]
+
+
+_SAMPLE_LOG_UNIFORM_MISTAKES = (
+    Mistake(
+        "the value drawn uniformly, not its exponent",
+        _sample_linear,
+        "you drew the value uniformly between low and high, so about 90% of the values land in the top decade "
+        "and small learning rates are hardly ever tried (the upper half of the range on a log scale should get "
+        "about 50%). Draw the exponent uniformly instead, and raise 10 to it.",
+        detect=lambda case, got, reason: _sampled_linearly(case, got),
+    ),
+    Mistake(
+        "the exponent, not the value",
+        _sample_exponents,
+        "these are the exponents themselves (negative numbers for learning rates below 1): the last step, "
+        "raising 10 (or e, if you used natural logs) to each exponent, is missing.",
+        detect=lambda case, got, reason: _only_exponents(case, got),
+    ),
+    Mistake(
+        "not drawn from random.Random(seed)",
+        _sample_unseeded,
+        "the values look log-uniform but are not the ones a generator made from the seed gives. Create that "
+        "generator inside the function and draw from it once per value: the global random module, numpy or "
+        "torch give other numbers, and an unseeded generator gives different numbers on every call, so a "
+        "search could not be repeated.",
+        detect=lambda case, got, reason: "not the ones expected" in reason and not _sampled_linearly(case, got),
+    ),
+)
 
 
 @register(
     "sample-log-uniform",
     lesson=_LESSON,
     title="A seeded log-uniform sampler for random search",
-    hint="rng = random.Random(seed); return [10 ** rng.uniform(math.log10(low), math.log10(high)) for _ in range(n)]. "
-    "Draw the exponent uniformly, not the value: then each decade (1e-4..1e-3, 1e-3..1e-2, ...) gets the same share.",
+    hints=(
+        "Learning rates are spread over several powers of ten, so draw the exponent, not the value: pick a "
+        "power uniformly between the powers of low and high, then turn it back into a number. Then each decade "
+        "gets the same share of the values. Make your own random generator from the seed, inside the function, "
+        "so that the same seed always gives the same values.",
+        "Use `random.Random(seed)` (not the global `random` functions, numpy or torch) and call its `uniform` "
+        "once per value, between `math.log10(low)` and `math.log10(high)`; raise 10 to each draw and return the "
+        "n values as a list.",
+        "`rng = random.Random(seed)`; "
+        "`return [10 ** rng.uniform(math.log10(low), math.log10(high)) for _ in range(n)]`",
+    ),
     checker=_check_sampler,
+    mistakes=_SAMPLE_LOG_UNIFORM_MISTAKES,
 )
 def _sample_log_uniform_cases() -> list[Case]:
     return [
@@ -190,27 +313,82 @@ def _check_grid(case: Case, got: Any) -> str | None:
         return f"the function should return a list of dicts, but it returned {type(got).__name__}."
     if got and not all(isinstance(c, dict) for c in got):
         bad = next(c for c in got if not isinstance(c, dict))
-        return (f"the list holds a {type(bad).__name__} ({bad!r}); make each configuration a dict "
-                f"{{name: value}}, e.g. dict(zip(options.keys(), combo)).")
+        return f"the list holds a {type(bad).__name__} ({bad!r}); each configuration should be a dict {{name: value}}."
     if len(got) != len(expected):
-        shortest = min(len(v) for v in options.values())
-        extra = (" That is the length of the shortest list: zip pairs the lists up; itertools.product gives every combination."
-                 if len(got) == shortest and shortest != len(expected) else "")
         return (f"it returned {len(got)} configurations; a full grid over list lengths "
-                f"{[len(v) for v in options.values()]} has {len(expected)}.{extra}")
-    key = lambda c: repr(sorted(c.items()))  # noqa: E731
-    if got != expected and sorted(map(key, got)) == sorted(map(key, expected)):
-        return ("the right configurations but in another order: use itertools.product(*options.values()), "
-                "so the first option changes slowest and the last fastest.")
+                f"{[len(v) for v in options.values()]} has {len(expected)}.")
+    if got != expected and _same_configs(got, expected):
+        return "the right configurations, but in another order."
     return compare(expected, got, path="configurations")
+
+
+def _same_configs(got: list, expected: list) -> bool:
+    key = lambda c: repr(sorted(c.items()))  # noqa: E731
+    return sorted(map(key, got)) == sorted(map(key, expected))
+
+
+def _grid_zipped(options: dict[str, list]) -> list[dict[str, Any]]:
+    return [dict(zip(options, combo)) for combo in zip(*options.values())]
+
+
+def _grid_reversed(options: dict[str, list]) -> list[dict[str, Any]]:
+    names = list(options)[::-1]
+    return [dict(zip(names, combo)) for combo in itertools.product(*[options[k] for k in names])]
+
+
+def _zipped(case: Case, got: Any) -> bool:
+    (options,) = case.args
+    shortest, full = min(len(v) for v in options.values()), len(grid_configs_reference(options))
+    return isinstance(got, list) and len(got) == shortest != full
+
+
+def _reordered(case: Case, got: Any) -> bool:
+    expected = grid_configs_reference(case.args[0])
+    return (isinstance(got, list) and all(isinstance(c, dict) for c in got) and len(got) == len(expected)
+            and got != expected and _same_configs(got, expected))
+
+
+_GRID_CONFIGS_MISTAKES = (
+    Mistake(
+        "zip instead of every combination",
+        _grid_zipped,
+        "zip pairs the lists up position by position (first with first, second with second) and stops at the "
+        "shortest list; a grid needs every value of one option with every value of the others.",
+        detect=lambda case, got, reason: _zipped(case, got),
+    ),
+    Mistake(
+        "tuples without the names",
+        lambda options: list(itertools.product(*options.values())),
+        "each combination came out as a bare tuple of values, so nobody can tell which value is the lr and "
+        "which the batch size. Pair the option names with the values in a dict.",
+        detect=lambda case, got, reason: isinstance(got, list) and any(isinstance(c, (tuple, list)) for c in got),
+    ),
+    Mistake(
+        "combinations in another order",
+        _grid_reversed,
+        "the configurations are all there but in another order: the first option must change slowest and the "
+        "last fastest, the order itertools.product gives. Do not sort or reverse the options or their values.",
+        detect=lambda case, got, reason: _reordered(case, got),
+    ),
+)
 
 
 @register(
     "grid-configs",
     lesson=_LESSON,
     title="Every configuration of a grid",
-    hint="names = list(options); return [dict(zip(names, combo)) for combo in itertools.product(*options.values())]",
+    hints=(
+        "A grid tries every combination: each value of the first option with each value of the second, and so "
+        "on (Python's itertools module builds these combinations for you). Turn each combination into a "
+        "dictionary from option names to values, keeping the order in which the combinations come.",
+        "`itertools.product(list_1, list_2, ...)` yields one tuple per combination, the first list changing "
+        "slowest: unpack the value lists into it with `*`. Pair each tuple with the option names via `zip` and "
+        "`dict`; do not zip the value lists with each other.",
+        "`names = list(options)`; "
+        "`return [dict(zip(names, combo)) for combo in itertools.product(*options.values())]`",
+    ),
     checker=_check_grid,
+    mistakes=_GRID_CONFIGS_MISTAKES,
 )
 def _grid_configs_cases() -> list[Case]:
     return [
@@ -240,21 +418,74 @@ def _check_best(case: Case, got: Any) -> str | None:
     reason = compare(expected, got, path="the curve")
     if reason is None:
         return None
-    if isinstance(got, list) and direction == "minimize" and got == _running(values, max):
-        return "for direction='minimize' the best value is the smallest so far (a loss): keep the running min, not the max."
-    if isinstance(got, list) and len(got) == len([v for v in values if v is not None]) != len(values):
-        return ("the curve skips the None (pruned) trials; it needs one entry per trial: repeat the previous best "
-                "for a None.")
     return reason + f" (values {values!r}, direction={direction!r}, expected {expected!r}, got {got!r})"
+
+
+def _always_max(values: Sequence[float | None], direction: str = "maximize") -> list[float | None]:
+    return _running(values, max)
+
+
+def _skips_pruned(values: Sequence[float | None], direction: str = "maximize") -> list[float | None]:
+    return best_so_far_reference([v for v in values if v is not None], direction)
+
+
+def _starts_at_zero(values: Sequence[float | None], direction: str = "maximize") -> list[float | None]:
+    best, curve = 0.0, []
+    for v in values:
+        if v is not None:
+            best = max(best, v) if direction == "maximize" else min(best, v)
+        curve.append(best)
+    return curve
+
+
+def _skipped(case: Case, got: Any) -> bool:
+    values = case.args[0]
+    kept = len([v for v in values if v is not None])
+    return isinstance(got, list) and len(got) == kept != len(values)
+
+
+_BEST_SO_FAR_MISTAKES = (
+    Mistake(
+        "the direction ignored",
+        _always_max,
+        "for direction='minimize' the best value is the SMALLEST so far (a loss, say), but your curve kept the "
+        "largest.",
+    ),
+    Mistake(
+        "pruned trials left out",
+        _skips_pruned,
+        "the curve skips the pruned (None) trials, so it is shorter than the list of trials and its points no "
+        "longer line up with the trial numbers. Give every trial an entry: a pruned one repeats the previous best.",
+        detect=lambda case, got, reason: _skipped(case, got),
+    ),
+    Mistake(
+        "the best started at 0",
+        _starts_at_zero,
+        "the running best started at 0 instead of at the first real value: a minimize curve of positive losses "
+        "then never leaves 0, and negative scores never show. Before the first trial there is no best yet (None); "
+        "the first value is the best so far as it is.",
+    ),
+)
 
 
 @register(
     "best-so-far",
     lesson=_LESSON,
     title="The best-so-far curve of a search",
-    hint="Walk through the values keeping `best` (None at first): a None (pruned trial) leaves it unchanged; otherwise "
-    "take max(best, v) for 'maximize' or min(best, v) for 'minimize'. Append best after each trial.",
+    hints=(
+        "Walk through the trials in order and remember the best value seen so far; after each trial write that "
+        "best down, so the curve has one entry per trial. Best means largest when maximizing (a Dice) and "
+        "smallest when minimizing (a loss). A pruned trial (None) changes nothing, and before the first real "
+        "value there is no best yet.",
+        "Start with `best = None` (not 0). For each value: a None leaves `best` alone; otherwise take the value "
+        "if `best` is still None, else `max(best, v)` or `min(best, v)` depending on `direction`. Append `best` "
+        "on every trial, pruned or not.",
+        "`curve, best = [], None`; `for v in values:` "
+        "`if v is not None and (best is None or (v > best if direction == \"maximize\" else v < best)): best = v`; "
+        "`curve.append(best)`; `return curve`",
+    ),
     checker=_check_best,
+    mistakes=_BEST_SO_FAR_MISTAKES,
 )
 def _best_so_far_cases() -> list[Case]:
     return [

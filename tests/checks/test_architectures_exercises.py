@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import metrics
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.architectures import (
     max_unpool_reference,
     pick_architecture_reference,
@@ -63,13 +63,44 @@ def test_stubs_are_not_done(capsys):
     assert capsys.readouterr().out.count("NOT DONE") == 3
 
 
-# ---- typical mistakes fail with a helpful message ----------------------------------------------------
+# ---- typical mistakes fail with a helpful message, named at the first try with the idea only ----------
+def _first_try(exercise, func):
+    """Check ``func`` as a learner's first try: the verdict shows the idea (step 1) only."""
+    reset_hints(exercise)
+    result = check(exercise, func)
+    reset_hints(exercise)
+    hints = EXERCISES[exercise].hints
+    assert result.status == Status.FAILED and "step 1 of 3" in result.message and hints[0] in result.message
+    assert hints[1] not in result.message and hints[2] not in result.message
+    return result
+
+
 def test_unpool_by_nearest_upsampling_fails(capsys):
     def nearest(x, idx, size):  # copies each maximum into all four pixels: that is not unpooling
         return F.interpolate(x, size=tuple(size), mode="nearest")
 
-    result = check("max-unpool", nearest)
-    assert result.status == Status.FAILED and result.passed == 0 and "values differ" in result.message
+    result = _first_try("max-unpool", nearest)
+    assert result.passed == 0 and "values differ" in result.message
+    assert "mistake:  nearest upsampling instead of unpooling:" in result.message
+
+
+def test_unpool_without_indices_flat_or_float32_is_named(capsys):
+    def top_left(x, idx, size):
+        out = torch.zeros(*x.shape[:2], *size, dtype=x.dtype)
+        out[..., ::2, ::2][..., :x.shape[-2], :x.shape[-1]] = x
+        return out
+
+    def flat(x, idx, size):
+        return torch.zeros(*x.shape[:2], size[0] * size[1], dtype=x.dtype).scatter(2, idx.flatten(2), x.flatten(2))
+
+    def float32(x, idx, size):
+        out = torch.zeros(*x.shape[:2], size[0] * size[1])
+        return out.scatter(2, idx.flatten(2), x.flatten(2).float()).view(*x.shape[:2], *size)
+
+    assert "mistake:  indices ignored:" in _first_try("max-unpool", top_left).message
+    assert "mistake:  result left flat:" in _first_try("max-unpool", flat).message
+    r = _first_try("max-unpool", float32)
+    assert "float64" in r.message and "mistake:  zeros of the default dtype:" in r.message
 
 
 def test_unpool_that_assumes_twice_the_pooled_size_fails_on_odd_sizes(capsys):
@@ -79,8 +110,8 @@ def test_unpool_that_assumes_twice_the_pooled_size_fails_on_odd_sizes(capsys):
         out.scatter_(2, idx.flatten(2), x.flatten(2))  # indices of a 5-wide map do not fit a 4×4 map
         return out.view(n, c, 2 * h, 2 * w)
 
-    result = check("max-unpool", doubled)
-    assert result.status == Status.FAILED and result.passed == 1 and "output_size" in result.message
+    result = _first_try("max-unpool", doubled)
+    assert result.passed == 1 and "the size before pooling is given" in result.message.lower()
 
 
 def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys):
@@ -97,11 +128,22 @@ def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys):
         iou = metrics.iou_from_confusion(cm, average=None)
         return [names[i] for i in iou.nan_to_num(-1.0).argsort()[:k].tolist()]
 
-    for wrong in (by_recall, best_first, keeps_nan):
-        result = check("worst-classes", wrong)
-        assert result.status == Status.FAILED and "hint" in result.message, wrong.__name__
+    def nan_last(cm, names, k=3):  # argsort puts NaN at the end but keeps it
+        iou = metrics.iou_from_confusion(cm, average=None)
+        return [names[i] for i in iou.argsort()[:k].tolist()]
+
+    def indices(cm, names, k=3):
+        iou = metrics.iou_from_confusion(cm, average=None)
+        return sorted((i for i in range(len(names)) if not math.isnan(float(iou[i]))), key=lambda i: float(iou[i]))[:k]
+
+    named = {by_recall: "ranked by recall", best_first: "best classes first", keeps_nan: "absent classes ranked worst",
+             nan_last: "absent classes not dropped", indices: "indices instead of names"}
+    for wrong, name in named.items():
+        result = _first_try("worst-classes", wrong)
+        assert f"mistake:  {name}:" in result.message, wrong.__name__
     assert check("worst-classes", by_recall).passed == 0
     assert "'d'" in check("worst-classes", keeps_nan).message  # the absent class d is named as the worst
+    reset_hints("worst-classes")
 
 
 def test_pick_architecture_mistakes_fail(capsys):
@@ -124,11 +166,19 @@ def test_pick_architecture_mistakes_fail(capsys):
               and (min_speed is None or r["images_per_s"] >= min_speed)]
         return max(ok, key=lambda r: r["miou"]) if ok else None
 
-    r1 = check("pick-architecture", ignores_speed)
-    assert r1.status == Status.FAILED and r1.passed == 1
-    r2 = check("pick-architecture", strict)
-    assert r2.status == Status.FAILED and "<=" in r2.message
-    r3 = check("pick-architecture", crashes_when_empty)
-    assert r3.status == Status.FAILED and "ValueError" in r3.message
-    r4 = check("pick-architecture", returns_row)
-    assert r4.status == Status.FAILED and r4.passed == 0
+    def best_then_limits(results, max_params=None, min_speed=None):
+        best = sorted(results, key=lambda r: -r["miou"])[0] if results else None
+        if best is None or (max_params is not None and best["params"] > max_params):
+            return None
+        return None if min_speed is not None and best["images_per_s"] < min_speed else best["name"]
+
+    r1 = _first_try("pick-architecture", ignores_speed)
+    assert r1.passed == 1 and "mistake:  speed limit ignored:" in r1.message
+    r2 = _first_try("pick-architecture", strict)
+    assert "<=" in r2.message and "mistake:  limits made strict:" in r2.message
+    r3 = _first_try("pick-architecture", crashes_when_empty)
+    assert "ValueError" in r3.message and "mistake:" not in r3.message  # a raised error is explained, not named
+    r4 = _first_try("pick-architecture", returns_row)
+    assert r4.passed == 0 and "mistake:  the whole row returned:" in r4.message
+    r5 = _first_try("pick-architecture", best_then_limits)
+    assert "mistake:  best model checked afterwards:" in r5.message

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.cnn import (conv2d_single_reference, conv_output_size_reference, receptive_field_reference,
                                    transposed_output_size_reference)
 
@@ -84,6 +84,25 @@ def test_bad_arguments_are_named():
 
 
 # ---- the checks ----------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    """Each test starts at hint step 1 (failed checks in earlier tests advance the steps)."""
+    reset_hints()
+    yield
+    reset_hints()
+
+
+def _first_failure(exercise, func, mistake):
+    """A first failed check names ``mistake`` and shows step 1 of the hint, the idea, and no later step."""
+    ex = EXERCISES[exercise]
+    result = check(exercise, func)
+    assert result.status == Status.FAILED, result.message
+    assert f"mistake:  {mistake}:" in result.message, result.message
+    assert "step 1 of 3, the idea" in result.message and ex.hints[0] in result.message
+    assert ex.hints[1] not in result.message and ex.hints[2] not in result.message
+    return result
+
+
 def test_lesson_has_checked_exercises_with_visible_hidden_cases_and_hints():
     exercises = exercises_for("01_cnn_foundations")
     assert {e.id for e in exercises} == set(REFERENCES)
@@ -96,13 +115,19 @@ def test_lesson_has_checked_exercises_with_visible_hidden_cases_and_hints():
 
 def test_conv_output_size_mistakes():
     no_dilation = check("conv-output-size", lambda n, k, s=1, p=0, d=1: (n + 2 * p - k) // s + 1)
-    assert no_dilation.status == Status.FAILED and "d=2" in no_dilation.message and "without dilation" in no_dilation.message
+    assert no_dilation.status == Status.FAILED and "d=2" in no_dilation.message and "mistake:  dilation forgotten:" in no_dilation.message
     one_sided = check("conv-output-size", lambda n, k, s=1, p=0, d=1: (n + p - d * (k - 1) - 1) // s + 1)
-    assert one_sided.status == Status.FAILED and "2p" in one_sided.message
+    assert one_sided.status == Status.FAILED and "mistake:  padding on one side only:" in one_sided.message and "2p" in one_sided.message
     true_div = check("conv-output-size", lambda n, k, s=1, p=0, d=1: (n + 2 * p - d * (k - 1) - 1) / s + 1)
     assert true_div.status == Status.FAILED and "16.5" in true_div.message and "floor division" in true_div.message
     ceil = check("conv-output-size", lambda n, k, s=1, p=0, d=1: -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1)
     assert ceil.status == Status.FAILED and "result is 17, expected 16" in ceil.message and "round down" in ceil.message
+    unknown = check("conv-output-size", lambda n, k, s=1, p=0, d=1: n)
+    assert unknown.status == Status.FAILED and "mistake:" not in unknown.message  # no wrong name for an unknown answer
+
+
+def test_conv_output_size_first_failure_names_the_mistake_and_shows_only_the_idea():
+    _first_failure("conv-output-size", lambda n, k, s=1, p=0, d=1: (n - d * (k - 1) - 1) // s + 1, "padding forgotten")
 
 
 def test_conv2d_single_mistakes():
@@ -110,7 +135,9 @@ def test_conv2d_single_mistakes():
         return conv2d_single_reference(image, kernel[::-1, ::-1])
 
     result = check("conv2d-single", flipped)
-    assert result.status == Status.FAILED and "flipped" in result.message and "cross-correlation" in result.message
+    assert result.status == Status.FAILED and "mistake:  kernel flipped:" in result.message and "cross-correlation" in result.message
+    flipped32 = check("conv2d-single", lambda image, kernel: flipped(image, kernel).astype(np.float32))
+    assert "mistake:  kernel flipped:" in flipped32.message  # recognised in any float dtype
 
     def same_size(image, kernel):
         padded = np.pad(image, [(kernel.shape[0] // 2,) * 2, (kernel.shape[1] // 2,) * 2])
@@ -118,6 +145,17 @@ def test_conv2d_single_mistakes():
 
     result = check("conv2d-single", same_size)
     assert result.status == Status.FAILED and "shape (4, 4), expected (3, 3)" in result.message
+    assert "mistake:  padded to the image size:" in result.message
+
+    def one_short(image, kernel):
+        kh, kw = kernel.shape
+        out = np.zeros((image.shape[0] - kh, image.shape[1] - kw))
+        for i in range(image.shape[0] - kh):
+            for j in range(image.shape[1] - kw):
+                out[i, j] = (image[i:i + kh, j:j + kw] * kernel).sum()
+        return out
+
+    assert "mistake:  one row and column short:" in check("conv2d-single", one_short).message
 
     as_tensor = check("conv2d-single", lambda image, kernel: torch.from_numpy(conv2d_single_reference(image, kernel)))
     assert as_tensor.status == Status.FAILED and "numpy.ndarray" in as_tensor.message
@@ -126,16 +164,50 @@ def test_conv2d_single_mistakes():
     assert as_float32.status == Status.PASSED  # the right numbers in float32 are fine
 
 
+def test_conv2d_single_first_failure_names_the_mistake_and_shows_only_the_idea():
+    _first_failure("conv2d-single", lambda image, kernel: conv2d_single_reference(image, kernel[::-1, ::-1]), "kernel flipped")
+
+
 def test_receptive_field_mistakes():
     no_stride = check("receptive-field", lambda layers: 1 + sum(k - 1 for k, _ in layers))
     assert no_stride.status == Status.FAILED and "result is 6, expected 8" in no_stride.message and "jump" in no_stride.message
+    assert "mistake:  strides ignored:" in no_stride.message
     product = check("receptive-field", lambda layers: int(np.prod([k for k, _ in layers])))
-    assert product.status == Status.FAILED and "do not multiply" in product.message
+    assert product.status == Status.FAILED and "mistake:  kernel sizes multiplied:" in product.message and "do not multiply" in product.message
+
+    def jump_first(layers):
+        r, jump = 1, 1
+        for k, s in layers:
+            jump *= s
+            r += (k - 1) * jump
+        return r
+
+    assert "mistake:  stride applied too early:" in check("receptive-field", jump_first).message
+
+
+def test_receptive_field_first_failure_names_the_mistake_and_shows_only_the_idea():
+    def from_zero(layers):
+        r, jump = 0, 1
+        for k, s in layers:
+            r += (k - 1) * jump
+            jump *= s
+        return r
+
+    _first_failure("receptive-field", from_zero, "started at 0")
 
 
 def test_transposed_output_size_mistakes():
     no_op = check("transposed-output-size", lambda n, k, s=1, p=0, d=1, output_padding=0: (n - 1) * s - 2 * p + d * (k - 1) + 1)
-    assert no_op.status == Status.FAILED and "output_padding" in no_op.message and "expected 32" in no_op.message
+    assert no_op.status == Status.FAILED and "mistake:  output_padding forgotten:" in no_op.message and "expected 32" in no_op.message
     conv_formula = check("transposed-output-size",
                          lambda n, k, s=1, p=0, d=1, output_padding=0: (n + 2 * p - d * (k - 1) - 1) // s + 1)
     assert conv_formula.status == Status.FAILED and "*convolution* output size" in conv_formula.message
+    no_dilation = check("transposed-output-size",
+                        lambda n, k, s=1, p=0, d=1, output_padding=0: (n - 1) * s - 2 * p + k + output_padding)
+    assert "d=2" in no_dilation.message and "mistake:  dilation forgotten:" in no_dilation.message
+
+
+def test_transposed_output_size_first_failure_names_the_mistake_and_shows_only_the_idea():
+    _first_failure("transposed-output-size",
+                   lambda n, k, s=1, p=0, d=1, output_padding=0: (n - 1) * s - p + d * (k - 1) + output_padding + 1,
+                   "padding on one side only")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from course_lib import metrics
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.driving import (
     miou_and_micro_reference,
     outputs_match_reference,
@@ -22,8 +22,10 @@ def test_the_lessons_exercises_in_order_with_hints_that_teach_without_code():
     exercises = exercises_for("10_capstone_driving")
     assert [e.id for e in exercises] == list(REFERENCES)
     for ex in exercises:
-        assert ex.hint.startswith("First the idea"), ex.id
-        assert "=" not in ex.hint and "`" not in ex.hint and "()" not in ex.hint, ex.id  # no code to copy
+        idea, nudge, code = ex.hints
+        assert ex.hint == idea and not any(c in idea for c in ("`", "()", "=", "[")), ex.id  # plain words, no code
+        assert "return" in code, ex.id  # step 3 gives the answer's key lines
+        assert len(ex.mistakes) >= 2, ex.id
 
 
 # ---- references agree with course_lib.metrics / smp ------------------------------------------------------
@@ -187,14 +189,14 @@ def test_class_weight_mistakes_are_named(capsys):
         freq = freq / freq.sum()
         return (torch.quantile(freq[freq > 0], 0.5) / freq).sqrt().float()
 
-    assert _fails_with("sqrt-class-weights", void_counted, "Void pixels were counted as a class").passed == 0
-    _fails_with("sqrt-class-weights", void_weighted, "You returned 4 weights: void was counted as a class")
-    _fails_with("sqrt-class-weights", no_sqrt, "without the square root")
-    _fails_with("sqrt-class-weights", inverse, "plain inverse frequency")
-    _fails_with("sqrt-class-weights", frequency, "Those are the frequencies themselves")
-    _fails_with("sqrt-class-weights", upside_down, "Upside down")
-    assert _fails_with("sqrt-class-weights", no_minlength, "minlength").passed == 1
-    assert _fails_with("sqrt-class-weights", inf_for_absent, "weight 0").passed == 1
+    assert _fails_with("sqrt-class-weights", void_counted, "mistake:  void counted as a class:").passed == 0
+    _fails_with("sqrt-class-weights", void_weighted, "has shape (4,), expected (3,)", "mistake:  a weight for void:")
+    _fails_with("sqrt-class-weights", no_sqrt, "mistake:  no square root:")
+    _fails_with("sqrt-class-weights", inverse, "mistake:  plain inverse frequency:")
+    _fails_with("sqrt-class-weights", frequency, "mistake:  frequencies as weights:")
+    _fails_with("sqrt-class-weights", upside_down, "mistake:  upside down:")
+    assert _fails_with("sqrt-class-weights", no_minlength, "one weight per class 0..10", "mistake:  no minlength:").passed == 1
+    assert _fails_with("sqrt-class-weights", inf_for_absent, "inf or NaN", "mistake:  inf for absent classes:").passed == 1
 
 
 def _iou(cm):
@@ -242,13 +244,13 @@ def test_miou_and_micro_mistakes_are_named(capsys):
     def tensors(confusion):
         return tuple(torch.tensor(v) for v in miou_and_micro_reference(confusion))
 
-    _fails_with("miou-and-micro", micro_twice, "Your mIoU is the micro IoU")
-    _fails_with("miou-and-micro", void_in_mean, "Void was averaged in as a 12th class")
-    _fails_with("miou-and-micro", void_row_kept, "Void pixels were counted as false positives")
-    assert _fails_with("miou-and-micro", absent_as_zero, "counted as IoU 0").passed == 1
-    _fails_with("miou-and-micro", swapped, "swapped")
-    _fails_with("miou-and-micro", pixel_accuracy, "pixel accuracy")
-    _fails_with("miou-and-micro", micro_without_void, "leaves void out")
+    _fails_with("miou-and-micro", micro_twice, "mistake:  micro IoU as the mIoU:")
+    _fails_with("miou-and-micro", void_in_mean, "mistake:  void averaged in as a class:")
+    _fails_with("miou-and-micro", void_row_kept, "mistake:  void pixels counted as false positives:")
+    assert _fails_with("miou-and-micro", absent_as_zero, "mistake:  absent class counted as 0:").passed == 1
+    _fails_with("miou-and-micro", swapped, "mistake:  numbers swapped:")
+    _fails_with("miou-and-micro", pixel_accuracy, "mistake:  pixel accuracy as the micro IoU:")
+    _fails_with("miou-and-micro", micro_without_void, "mistake:  micro IoU without void:")
     _fails_with("miou-and-micro", tensors, ".item()")
     _fails_with("miou-and-micro", lambda confusion: miou_and_micro_reference(confusion)[0], "return two numbers")
 
@@ -272,10 +274,67 @@ def test_outputs_match_mistakes_are_named(capsys):
     def as_tensor(a, b, atol):
         return ((a - b).abs().max() <= atol) & (a.argmax(1) == b.argmax(1)).all()
 
-    assert _fails_with("outputs-match", exact, "Exact equality").passed == 0
-    assert _fails_with("outputs-match", only_argmax, "Comparing only the argmax").passed == 1
-    assert _fails_with("outputs-match", only_mean, "Comparing only the mean difference").passed == 2
-    assert _fails_with("outputs-match", only_values, "also compare the argmax").passed == 3
-    _fails_with("outputs-match", strict, "use <=, not <")
+    assert _fails_with("outputs-match", exact, "float rounding", "mistake:  exact equality:").passed == 0
+    assert _fails_with("outputs-match", only_argmax, "mistake:  only the argmax compared:").passed == 1
+    assert _fails_with("outputs-match", only_mean, "mistake:  only the mean difference:").passed == 2
+    assert _fails_with("outputs-match", only_values, "mistake:  only the values compared:").passed == 3
+    _fails_with("outputs-match", strict, "exactly atol=0.5", "mistake:  < instead of <=:")
     _fails_with("outputs-match", as_tensor, "plain bool")
 
+
+
+def test_void_averaged_in_with_its_row_dropped_has_the_same_name(capsys):
+    def void_row_dropped_but_averaged(confusion):
+        scored = confusion.double().clone()
+        scored[11] = 0
+        return _nanmean(_iou(scored)), _micro(confusion.double())
+
+    _fails_with("miou-and-micro", void_row_dropped_but_averaged, "mistake:  void averaged in as a class:")
+
+
+def test_unrecognised_wrong_answers_get_no_name(capsys):
+    assert "mistake:" not in _fails_with("sqrt-class-weights", lambda masks, num_classes=11, ignore_index=11:
+                                         torch.ones(num_classes)).message
+    assert "mistake:" not in _fails_with("miou-and-micro", lambda confusion: (0.5, 0.5)).message
+    assert "mistake:" not in _fails_with("outputs-match", lambda a, b, atol: torch.tensor(True)).message  # a tensor
+
+
+# ---- a realistic mistake is named at the first failure, which shows only the idea (step 1) ---------------------
+def _first_failure(exercise, func, name):
+    reset_hints(exercise)
+    result = check(exercise, func)
+    hints = EXERCISES[exercise].hints
+    assert result.status == Status.FAILED, result.message
+    assert f"mistake:  {name}:" in result.message, result.message
+    assert "step 1 of 3" in result.message and hints[0] in result.message
+    assert hints[1] not in result.message and hints[2] not in result.message
+    reset_hints(exercise)
+    return result
+
+
+def test_sqrt_class_weights_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def keeps_void(masks, num_classes=11, ignore_index=11):  # forgot to drop the void pixels before counting
+        labels = masks.flatten()
+        freq = torch.bincount(labels, minlength=num_classes).double() / labels.numel()
+        present = freq > 0
+        weights = torch.zeros_like(freq)
+        weights[present] = (freq[present].quantile(0.5) / freq[present]).sqrt()
+        return weights.float()
+
+    _first_failure("sqrt-class-weights", keeps_void, "a weight for void")
+
+
+def test_miou_and_micro_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def void_row_kept(confusion):  # void pixels predicted as a class count as its false positives
+        cm = confusion.double()
+        tp, union = cm.diagonal(), cm.sum(0) + cm.sum(1) - cm.diagonal()
+        return float((tp / union)[:11][union[:11] > 0].mean()), float(tp.sum() / union.sum())
+
+    _first_failure("miou-and-micro", void_row_kept, "void pixels counted as false positives")
+
+
+def test_outputs_match_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def allclose_only(torch_logits, onnx_logits, atol):  # the labels are never compared
+        return torch.allclose(torch_logits, onnx_logits, rtol=0, atol=atol)
+
+    _first_failure("outputs-match", allclose_only, "only the values compared")

@@ -1,13 +1,31 @@
 import numpy as np
+import pytest
 import torch
 
 from course_lib import instances, metrics
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.instances import (
     label_components_reference,
     mask_iou_matrix_reference,
     match_counts_reference,
 )
+
+
+IDS = ["label-components", "mask-iou-matrix", "match-counts"]
+
+
+@pytest.fixture(autouse=True)
+def _hints_from_the_idea():
+    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
+    for exercise in IDS:
+        reset_hints(exercise)
+    yield
+    for exercise in IDS:
+        reset_hints(exercise)
+
+
+def _named(result, name):
+    return result.status == Status.FAILED and f"mistake:  {name}:" in result.message
 
 
 def test_lesson_has_three_exercises():
@@ -67,13 +85,18 @@ def test_mask_iou_mistakes(capsys):
         return inter // (fa.sum(1)[:, None] + fb.sum(1)[None, :] - inter).clamp_min(1)
 
     r = check("mask-iou-matrix", dice)
-    assert r.status == Status.FAILED and "Dice" in r.message and r.passed == 0
+    assert _named(r, "Dice instead of IoU") and "union" in r.message and r.passed == 0
     r = check("mask-iou-matrix", no_empty_guard)
-    assert r.status == Status.FAILED and "NaN" in r.message and r.passed == 2  # fails on the hidden empty case
+    assert _named(r, "the empty case forgotten") and "NaN" in r.message and r.passed == 2  # the hidden empty case
     r = check("mask-iou-matrix", transposed)
-    assert r.status == Status.FAILED and "b @ a.T" in r.message
+    assert _named(r, "rows and columns swapped") and "b @ a.T" in r.message
     r = check("mask-iou-matrix", integer_division)
-    assert r.status == Status.FAILED and "float" in r.message
+    assert _named(r, "integer division") and "float" in r.message
+
+    def dice_in_float64(a, b):  # the same mistake written differently is still recognised
+        return dice(a.double(), b.double()).double()
+
+    assert _named(check("mask-iou-matrix", dice_in_float64), "Dice instead of IoU")
 
 
 def test_match_counts_mistakes(capsys):
@@ -101,15 +124,15 @@ def test_match_counts_mistakes(capsys):
         return tuple(torch.tensor(v) for v in match_counts_reference(ious, scores, iou_threshold))
 
     r = check("match-counts", unsorted)
-    assert r.status == Status.FAILED and r.passed == 1 and "(2, 0, 0)" in r.message
+    assert _named(r, "scores ignored") and r.passed == 1 and "(2, 0, 0)" in r.message
     r = check("match-counts", truths_reused)
-    assert r.status == Status.FAILED and "only once" in r.message
+    assert _named(r, "a true object matched twice") and "only once" in r.message
     r = check("match-counts", strict)
-    assert r.status == Status.FAILED and "exactly 0.5" in r.message
+    assert _named(r, "IoU equal to the threshold not matched") and "exactly 0.5" in r.message
     r = check("match-counts", first_not_best)
-    assert r.status == Status.FAILED and "best truth" in r.message
+    assert _named(r, "first free truth, not the best") and "best truth" in r.message
     r = check("match-counts", tensors)
-    assert r.status == Status.FAILED and "plain Python ints" in r.message
+    assert r.status == Status.FAILED and "plain Python ints" in r.message and "mistake:" not in r.message
 
 
 def test_label_components_mistakes(capsys):
@@ -127,9 +150,34 @@ def test_label_components_mistakes(capsys):
     def semantic(mask):
         return mask.long()
 
+    def with_count(mask):
+        return ndimage.label(mask.bool().numpy())
+
+    def eight_by_hand(mask):  # an 8-connected flood fill numbers the objects in another order: still recognised
+        ids = eight(mask)
+        return torch.where(ids > 0, ids.max() + 1 - ids, ids)
+
     r = check("label-components", eight)
-    assert r.status == Status.FAILED and "corner" in r.message and r.passed == 1
-    assert "torch.from_numpy" in check("label-components", as_numpy).message
+    assert _named(r, "8-connectivity") and "corner" in r.message and r.passed == 1
+    assert _named(check("label-components", eight_by_hand), "8-connectivity")
+    r = check("label-components", as_numpy)
+    assert _named(r, "a numpy array returned") and "torch.from_numpy" in r.message
+    assert _named(check("label-components", with_count), "the (ids, count) pair returned")
     assert "background" in check("label-components", background_one).message
     r = check("label-components", semantic)
-    assert r.status == Status.FAILED and "share an id" in r.message
+    assert _named(r, "one id for all objects") and "share an id" in r.message
+
+
+# ---- a first failure names the mistake and shows only the idea of the hint ----------------------------
+@pytest.mark.parametrize("exercise, mistake", [
+    ("label-components", "8-connectivity"),
+    ("mask-iou-matrix", "Dice instead of IoU"),
+    ("match-counts", "scores ignored"),
+])
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
+    ex = EXERCISES[exercise]
+    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
+    r = check(exercise, wrong)
+    assert _named(r, mistake)
+    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
+    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message

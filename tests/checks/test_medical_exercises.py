@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_lib import metrics as M
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.medical import (
     _accuracy_at,
     _best_by,
@@ -30,8 +30,10 @@ def test_lesson_has_three_exercises_with_visible_and_hidden_cases_and_stepwise_h
         assert sum(not c.hidden for c in cases) >= 2 and sum(c.hidden for c in cases) >= 3, ex.id
         assert all(c.description for c in cases), ex.id
         assert ex.checker is not None, ex.id
-        assert "Step 1, the idea" in ex.hint and "Step 2" in ex.hint, ex.id
-        assert "return list(" not in ex.hint and "def " not in ex.hint and "for t in" not in ex.hint, ex.id
+        idea, nudge, code = ex.hints
+        assert ex.hint == idea and not any(c in idea for c in ("`", "()", "=", "[")), ex.id  # plain words, no code
+        assert "return" in code, ex.id  # step 3 gives the answer's key lines
+        assert len(ex.mistakes) >= 2, ex.id
 
 
 # ---- references agree with course_lib -----------------------------------------------------------------------------
@@ -115,7 +117,8 @@ def test_tile_starts_without_a_flush_last_window_names_the_gap(capsys):
     def regular_steps_only(length, tile, overlap):
         return list(range(0, length - tile + 1, tile - overlap)) if length > tile else [0]
 
-    r = _failed("tile-starts", regular_steps_only, "gap at the end", "length - tile = 309")
+    r = _failed("tile-starts", regular_steps_only, "gap at the end", "length - tile = 309",
+                "mistake:  no window flush with the end:")
     assert r.passed == 1  # [0, 3, 6] happens to end flush
 
 
@@ -123,31 +126,32 @@ def test_tile_starts_running_past_the_end_is_named(capsys):
     def up_to_length(length, tile, overlap):
         return list(range(0, length, tile - overlap))
 
-    _failed("tile-starts", up_to_length, "runs past the end", "at most length - tile = 6")
+    _failed("tile-starts", up_to_length, "runs past the end", "at most length - tile = 6",
+            "mistake:  last window runs past the end:")
 
 
 def test_tile_starts_stepping_by_the_overlap_is_named(capsys):
     def stride_is_overlap(length, tile, overlap):
         return [0] if length <= tile else list(range(0, length - tile, overlap)) + [length - tile]
 
-    _failed("tile-starts", stride_is_overlap, "you stepped by the overlap", "tile - overlap = 3")
+    _failed("tile-starts", stride_is_overlap, "apart, the overlap", "tile - overlap = 3", "mistake:  stepped by the overlap:")
 
 
 def test_tile_starts_other_mistakes(capsys):
     _failed("tile-starts", lambda length, tile, overlap: range(0, length - tile, tile - overlap), "range object")
-    _failed("tile-starts", lambda length, tile, overlap: [0, length - tile], "share only")  # too far apart
+    _failed("tile-starts", lambda length, tile, overlap: [0, length - tile], "share only", "mistake:  windows too far apart:")
     fits = _failed(
         "tile-starts",
         lambda length, tile, overlap: list(range(0, length - tile, tile - overlap)) + [length - tile],
-        "fits in one tile",
+        "fits in one tile", "mistake:  one-tile image not handled:",
     )
     assert fits.passed == 2  # the first two visible cases pass, the image smaller than a tile does not
     def small_steps(length, tile, overlap):
         step = max(tile - overlap - 1, 1)
         return [0] if length <= tile else list(range(0, length - tile, step)) + [length - tile]
 
-    _failed("tile-starts", small_steps, "are enough")
-    _failed("tile-starts", lambda length, tile, overlap: torch.tensor([0]), "list of ints")
+    _failed("tile-starts", small_steps, "are enough", "mistake:  more windows than needed:")
+    assert "mistake:" not in _failed("tile-starts", lambda length, tile, overlap: torch.tensor([0]), "list of ints").message
 
 
 def test_tile_starts_accepts_another_valid_placement(capsys):
@@ -165,7 +169,8 @@ def test_masked_scores_counting_outside_the_fov_is_named(capsys):
     def whole_image(pred, target, fov):
         return masked_scores_reference(pred, target, torch.ones_like(fov))
 
-    _failed("masked-scores", whole_image, "outside the field of view", "specificity comes out too high")
+    _failed("masked-scores", whole_image, "mistake:  pixels outside the field of view counted:",
+            "specificity comes out too high")
 
 
 def test_masked_scores_fov_only_for_some_scores_is_named(capsys):
@@ -174,7 +179,7 @@ def test_masked_scores_fov_only_for_some_scores_is_named(capsys):
         whole = masked_scores_reference(pred, target, torch.ones_like(fov))
         return {"dice": inside["dice"], "sensitivity": whole["sensitivity"], "specificity": whole["specificity"]}
 
-    _failed("masked-scores", fov_only_for_dice, "specificity count(s) pixels outside the field of view")
+    _failed("masked-scores", fov_only_for_dice, "Wrong: specificity (", "mistake:  pixels outside the field of view counted:")
 
 
 def test_masked_scores_swapped_sensitivity_and_specificity_is_named(capsys):
@@ -182,7 +187,7 @@ def test_masked_scores_swapped_sensitivity_and_specificity_is_named(capsys):
         s = masked_scores_reference(pred, target, fov)
         return {"dice": s["dice"], "sensitivity": s["specificity"], "specificity": s["sensitivity"]}
 
-    _failed("masked-scores", swapped, "sensitivity and specificity are swapped")
+    _failed("masked-scores", swapped, "Wrong: sensitivity, specificity", "mistake:  sensitivity and specificity swapped:")
 
 
 def test_masked_scores_other_mistakes(capsys):
@@ -191,7 +196,7 @@ def test_masked_scores_other_mistakes(capsys):
         s = masked_scores_reference(pred, target, fov)
         return {**s, "dice": ((p & t & f).sum() / ((p | t) & f).sum()).item()}
 
-    _failed("masked-scores", iou_as_dice, "'dice' is the IoU")
+    _failed("masked-scores", iou_as_dice, "Wrong: dice (", "mistake:  IoU instead of Dice:")
 
     def tensors(pred, target, fov):
         return {k: torch.tensor(v) for k, v in masked_scores_reference(pred, target, fov).items()}
@@ -206,7 +211,7 @@ def test_masked_scores_other_mistakes(capsys):
         tn = (~pred * ~target * fov).sum().item()
         return {"dice": 2 * tp / (2 * tp + fp + fn), "sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp)}
 
-    r = _failed("masked-scores", integer_not, "not bool", ".bool()")
+    r = _failed("masked-scores", integer_not, "mistake:  ~ on 0/1 integer masks:", "not bool", ".bool()")
     assert r.passed == 5  # the five cases with bool tensors pass
 
 
@@ -219,7 +224,7 @@ def test_pick_threshold_returning_the_best_score_is_named(capsys):
     def best_score(probs, target, fov, thresholds):
         return max(_dice_scores(probs, target, fov, thresholds))
 
-    _failed("pick-threshold", best_score, "you returned the best Dice", "not the threshold")
+    _failed("pick-threshold", best_score, "is the best Dice itself, not the threshold", "mistake:  returned the best Dice:")
 
 
 def test_pick_threshold_choosing_by_accuracy_is_named(capsys):
@@ -227,26 +232,27 @@ def test_pick_threshold_choosing_by_accuracy_is_named(capsys):
         accuracy = [((probs > t) == target.bool())[fov].float().mean().item() for t in thresholds]
         return thresholds[accuracy.index(max(accuracy))]
 
-    _failed("pick-threshold", by_accuracy, "best pixel accuracy", "Score each threshold by Dice")
+    _failed("pick-threshold", by_accuracy, "best pixel accuracy", "mistake:  chose by pixel accuracy:",
+            "Score each threshold by Dice")
 
 
 def test_pick_threshold_other_mistakes(capsys):
     def whole_image(probs, target, fov, thresholds):
         return pick_threshold_reference(probs, target, torch.ones_like(fov), thresholds)
 
-    _failed("pick-threshold", whole_image, "over the whole image")
+    _failed("pick-threshold", whole_image, "over the whole image", "mistake:  scored the whole image:")
 
     def position(probs, target, fov, thresholds):
         d = _dice_scores(probs, target, fov, thresholds)
         return d.index(max(d))
 
-    _failed("pick-threshold", position, "the position")
+    _failed("pick-threshold", position, "the position", "mistake:  returned the position:")
 
     def worst(probs, target, fov, thresholds):
         d = _dice_scores(probs, target, fov, thresholds)
         return thresholds[d.index(min(d))]
 
-    _failed("pick-threshold", worst, "lowest Dice")
+    _failed("pick-threshold", worst, "lowest Dice", "mistake:  kept the worst threshold:")
     _failed("pick-threshold", lambda p, t, f, th: torch.tensor(0.45), ".item()")
     _failed("pick-threshold", lambda p, t, f, th: 0.123, "not one of the candidate thresholds")
     _failed("pick-threshold", lambda p, t, f, th: None, "one threshold (a float)")
@@ -262,3 +268,42 @@ def test_pick_threshold_accepts_any_tied_best_threshold(capsys):
     case = Case((probs, target, fov, [0.3, 0.5, 0.7, 0.95]))
     assert _check_pick_threshold(case, 0.3) is None and _check_pick_threshold(case, 0.7) is None
     assert "lowest Dice" in _check_pick_threshold(case, 0.95)
+
+
+# ---- a realistic mistake is named at the first failure, which shows only the idea (step 1) ------------------------
+def _first_failure(exercise, func, name):
+    reset_hints(exercise)
+    result = check(exercise, func)
+    hints = EXERCISES[exercise].hints
+    assert result.status == Status.FAILED, result.message
+    assert f"mistake:  {name}:" in result.message, result.message
+    assert "step 1 of 3" in result.message and hints[0] in result.message
+    assert hints[1] not in result.message and hints[2] not in result.message
+    reset_hints(exercise)
+    return result
+
+
+def test_tile_starts_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def no_final_window(length, tile, overlap):  # regular steps only: the last pixels get no window
+        return [0] if length <= tile else list(range(0, length - tile + 1, tile - overlap))
+
+    _first_failure("tile-starts", no_final_window, "no window flush with the end")
+
+
+def test_masked_scores_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def ignores_fov(pred, target, fov):
+        p, t = pred.bool(), target.bool()
+        tp, fn, fp, tn = (int(x.sum()) for x in (p & t, ~p & t, p & ~t, ~p & ~t))
+        return {"dice": 2 * tp / (2 * tp + fp + fn), "sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp)}
+
+    _first_failure("masked-scores", ignores_fov, "pixels outside the field of view counted")
+
+
+def test_pick_threshold_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+    def returns_the_dice(probs, target, fov, thresholds):
+        best = -1.0
+        for t in thresholds:
+            best = max(best, masked_scores_reference(probs > t, target, fov)["dice"])
+        return best
+
+    _first_failure("pick-threshold", returns_the_dice, "returned the best Dice")

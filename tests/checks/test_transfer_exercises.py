@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.transfer import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -19,12 +20,24 @@ from course_lib.models import count_parameters, param_groups
 IDS = ["freeze-encoder", "count-trainable", "encoder-decoder-groups", "imagenet-normalize"]
 
 
-def _fails(capsys, exercise, func, *phrases):
+@pytest.fixture(autouse=True)
+def _hints_from_the_idea():
+    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
+    for exercise in IDS:
+        reset_hints(exercise)
+    yield
+    for exercise in IDS:
+        reset_hints(exercise)
+
+
+def _fails(capsys, exercise, func, *phrases, mistake=None):
     result = check(exercise, func)
     out = capsys.readouterr().out
     assert result.status == Status.FAILED, out
     for phrase in phrases:
         assert phrase in out, out
+    if mistake is not None:
+        assert f"mistake:  {mistake}:" in out, out
 
 
 def test_lesson_has_its_exercises_in_order():
@@ -55,7 +68,34 @@ def test_freeze_by_setting_a_module_attribute_fails_with_the_fix(capsys):
         model.encoder.requires_grad = False  # a plain attribute: nothing is frozen
         return model
 
-    _fails(capsys, "freeze-encoder", freeze_encoder, "requires_grad_(False)")
+    _fails(capsys, "freeze-encoder", freeze_encoder, "new, unused attribute",
+           mistake="an attribute on the module, not the parameters")
+
+
+def test_freeze_each_submodule_by_attribute_is_the_same_mistake(capsys):
+    def freeze_encoder(model):
+        for m in model.encoder.modules():
+            m.requires_grad = False
+        return model
+
+    _fails(capsys, "freeze-encoder", freeze_encoder, mistake="an attribute on the module, not the parameters")
+
+
+def test_eval_is_not_freezing(capsys):
+    def freeze_encoder(model):
+        model.encoder.eval()  # BatchNorm's behaviour changes, the weights still train
+        return model
+
+    _fails(capsys, "freeze-encoder", freeze_encoder, "does not stop gradients", mistake="eval() instead of freezing")
+
+
+def test_eval_together_with_freezing_passes(capsys):
+    def freeze_encoder(model):
+        model.encoder.requires_grad_(False)
+        model.encoder.eval()
+        return model
+
+    assert check("freeze-encoder", freeze_encoder).status == Status.PASSED
 
 
 def test_freezing_the_whole_model_fails(capsys):
@@ -64,22 +104,31 @@ def test_freezing_the_whole_model_fails(capsys):
             p.requires_grad_(False)
         return model
 
-    _fails(capsys, "freeze-encoder", freeze_encoder, "outside the encoder")
+    _fails(capsys, "freeze-encoder", freeze_encoder, "outside the encoder", mistake="the whole model frozen")
 
 
 def test_freeze_without_return_fails(capsys):
     def freeze_encoder(model):
         model.encoder.requires_grad_(False)
 
-    _fails(capsys, "freeze-encoder", freeze_encoder, "returned None")
+    _fails(capsys, "freeze-encoder", freeze_encoder, "returned None", mistake="no return")
 
 
 def test_count_all_parameters_fails(capsys):
-    _fails(capsys, "count-trainable", lambda model: sum(p.numel() for p in model.parameters()), "requires_grad")
+    _fails(capsys, "count-trainable", lambda model: sum(p.numel() for p in model.parameters()), "requires_grad",
+           mistake="frozen parameters counted")
+
+
+def test_count_as_a_tensor_is_still_recognised(capsys):
+    def count_trainable(model):
+        return torch.tensor(sum(p.numel() for p in model.parameters()))
+
+    _fails(capsys, "count-trainable", count_trainable, mistake="frozen parameters counted")
 
 
 def test_count_tensors_instead_of_values_fails(capsys):
-    _fails(capsys, "count-trainable", lambda model: sum(1 for p in model.parameters() if p.requires_grad), "numel")
+    _fails(capsys, "count-trainable", lambda model: sum(1 for p in model.parameters() if p.requires_grad), "numel",
+           mistake="tensors counted, not values")
 
 
 def test_count_shared_parameter_twice_fails(capsys):
@@ -87,14 +136,14 @@ def test_count_shared_parameter_twice_fails(capsys):
         parts = (model.encoder, model.decoder, model.head)  # the conv shared by encoder and decoder counts twice
         return sum(p.numel() for part in parts for p in part.parameters() if p.requires_grad)
 
-    _fails(capsys, "count-trainable", count_trainable, "counted twice")
+    _fails(capsys, "count-trainable", count_trainable, "counted once in each part", mistake="a shared layer counted twice")
 
 
 def test_swapped_learning_rates_fail(capsys):
     def groups(model, encoder_lr, decoder_lr):
         return encoder_decoder_groups_reference(model, decoder_lr, encoder_lr)
 
-    _fails(capsys, "encoder-decoder-groups", groups, "swapped")
+    _fails(capsys, "encoder-decoder-groups", groups, "large learning rate", mistake="learning rates swapped")
 
 
 def test_forgetting_the_head_fails(capsys):
@@ -102,7 +151,7 @@ def test_forgetting_the_head_fails(capsys):
         return [{"params": list(model.encoder.parameters()), "lr": encoder_lr},
                 {"params": list(model.decoder.parameters()), "lr": decoder_lr}]
 
-    _fails(capsys, "encoder-decoder-groups", groups, "in no group", "head")
+    _fails(capsys, "encoder-decoder-groups", groups, "in no group", "head", mistake="the head left out")
 
 
 def test_all_parameters_in_the_second_group_fails(capsys):
@@ -110,18 +159,38 @@ def test_all_parameters_in_the_second_group_fails(capsys):
         return [{"params": list(model.encoder.parameters()), "lr": encoder_lr},
                 {"params": list(model.parameters()), "lr": decoder_lr}]
 
-    _fails(capsys, "encoder-decoder-groups", groups, "both groups")
+    _fails(capsys, "encoder-decoder-groups", groups, "both groups", mistake="the encoder in both groups")
+
+
+def test_leaving_out_the_frozen_encoder_fails(capsys):
+    def groups(model, encoder_lr, decoder_lr):
+        return [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": encoder_lr},
+                {"params": [p for n, p in model.named_parameters() if not n.startswith("encoder.") and p.requires_grad],
+                 "lr": decoder_lr}]
+
+    _fails(capsys, "encoder-decoder-groups", groups, "exactly the parameters of model.encoder",
+           mistake="frozen parameters left out")
 
 
 def test_half_half_normalisation_fails(capsys):
-    _fails(capsys, "imagenet-normalize", lambda x: (x - 0.5) / 0.5, "ImageNet's per-channel")
+    _fails(capsys, "imagenet-normalize", lambda x: (x - 0.5) / 0.5, "ImageNet's mean and std",
+           mistake="0.5 instead of ImageNet's statistics")
 
 
 def test_statistics_on_the_wrong_axis_fail(capsys):
     def normalize(images):
         return (images - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)  # broadcasts along width
 
-    _fails(capsys, "imagenet-normalize", normalize)
+    _fails(capsys, "imagenet-normalize", normalize, "3×1×1", mistake="statistics along the width")
+
+
+def test_multiplying_by_255_fails(capsys):
+    def normalize(images):
+        mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+        return (images * 255 - mean) / std  # as if the images were 0-255
+
+    _fails(capsys, "imagenet-normalize", normalize, "[0, 1]", mistake="scaled to 0-255 first")
 
 
 def test_bgr_order_fails(capsys):
@@ -130,4 +199,20 @@ def test_bgr_order_fails(capsys):
         std = torch.tensor(IMAGENET_STD[::-1]).view(3, 1, 1)
         return (images - mean) / std
 
-    _fails(capsys, "imagenet-normalize", normalize, "BGR")
+    _fails(capsys, "imagenet-normalize", normalize, "BGR", mistake="channels in BGR order")
+
+
+# ---- a first failure names the mistake and shows only the idea of the hint ----------------------------
+@pytest.mark.parametrize("exercise, mistake", [
+    ("freeze-encoder", "an attribute on the module, not the parameters"),
+    ("count-trainable", "frozen parameters counted"),
+    ("encoder-decoder-groups", "the head left out"),
+    ("imagenet-normalize", "statistics along the width"),
+])
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
+    ex = EXERCISES[exercise]
+    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
+    r = check(exercise, wrong)
+    assert r.status == Status.FAILED and f"mistake:  {mistake}:" in r.message
+    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
+    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message

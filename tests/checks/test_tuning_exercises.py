@@ -3,10 +3,11 @@ import math
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from course_lib import tuning
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.tuning import (
     _lr_curve,
     best_so_far_reference,
@@ -16,6 +17,20 @@ from course_lib.checks.tuning import (
 )
 
 IDS = ["suggest-lr", "sample-log-uniform", "grid-configs", "best-so-far"]
+
+
+@pytest.fixture(autouse=True)
+def _hints_from_the_idea():
+    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
+    for exercise in IDS:
+        reset_hints(exercise)
+    yield
+    for exercise in IDS:
+        reset_hints(exercise)
+
+
+def _named(result, name):
+    return result.status == Status.FAILED and f"mistake:  {name}:" in result.message
 
 
 def test_lesson_has_its_exercises_in_order():
@@ -89,12 +104,22 @@ def test_sampler_mistakes(capsys):
     def as_tensor(low, high, n, seed):
         return torch.tensor(sample_log_uniform_reference(low, high, n, seed))
 
+    def numpy_generator(low, high, n, seed):
+        rng = np.random.default_rng(seed)
+        return [float(10 ** rng.uniform(math.log10(low), math.log10(high))) for _ in range(n)]
+
+    def natural_exponent_only(low, high, n, seed):
+        rng = random.Random(seed)
+        return [rng.uniform(math.log(low), math.log(high)) for _ in range(n)]
+
     r = check("sample-log-uniform", linear)
-    assert r.status == Status.FAILED and "upper half" in r.message and "exponent" in r.message
+    assert _named(r, "the value drawn uniformly, not its exponent") and "upper half" in r.message and "exponent" in r.message
     r = check("sample-log-uniform", unseeded)
-    assert r.status == Status.FAILED and "random.Random(seed)" in r.message
+    assert _named(r, "not drawn from random.Random(seed)") and "unseeded" in r.message
+    assert _named(check("sample-log-uniform", numpy_generator), "not drawn from random.Random(seed)")
     r = check("sample-log-uniform", exponent_only)
-    assert r.status == Status.FAILED and "10 **" in r.message
+    assert _named(r, "the exponent, not the value") and "outside" in r.message
+    assert _named(check("sample-log-uniform", natural_exponent_only), "the exponent, not the value")
     r = check("sample-log-uniform", as_tensor)
     assert r.status == Status.FAILED and "list of floats" in r.message
 
@@ -110,12 +135,21 @@ def test_grid_mistakes(capsys):
         names = list(options)[::-1]
         return [dict(zip(names, combo)) for combo in itertools.product(*[options[k] for k in names])]
 
+    def lists(options):
+        return [list(combo) for combo in itertools.product(*options.values())]
+
+    def sorted_values(options):
+        names = list(options)
+        return [dict(zip(names, combo)) for combo in itertools.product(*[sorted(v) for v in options.values()])]
+
     r = check("grid-configs", zipped)
-    assert r.status == Status.FAILED and "itertools.product" in r.message and "zip" in r.message
+    assert _named(r, "zip instead of every combination") and "shortest" in r.message
     r = check("grid-configs", tuples)
-    assert r.status == Status.FAILED and "dict" in r.message
+    assert _named(r, "tuples without the names") and "dict" in r.message
+    assert _named(check("grid-configs", lists), "tuples without the names")
     r = check("grid-configs", reversed_order)
-    assert r.status == Status.FAILED and "order" in r.message
+    assert _named(r, "combinations in another order") and "slowest" in r.message
+    assert _named(check("grid-configs", sorted_values), "combinations in another order")
 
 
 def test_best_so_far_mistakes(capsys):
@@ -136,12 +170,21 @@ def test_best_so_far_mistakes(capsys):
     def skips_none(values, direction="maximize"):
         return best_so_far_reference([v for v in values if v is not None], direction)
 
+    def starts_at_zero(values, direction="maximize"):
+        best, out = 0, []
+        for v in values:
+            if v is not None:
+                best = max(best, v) if direction == "maximize" else min(best, v)
+            out.append(best)
+        return out
+
     r = check("best-so-far", always_max)
-    assert r.status == Status.FAILED and "running min" in r.message
+    assert _named(r, "the direction ignored") and "SMALLEST" in r.message
     r = check("best-so-far", crashes_on_none)
     assert r.status == Status.FAILED and "TypeError" in r.message and "None" in r.message
     r = check("best-so-far", skips_none)
-    assert r.status == Status.FAILED and "one entry per trial" in r.message
+    assert _named(r, "pruned trials left out") and "every trial an entry" in r.message
+    assert _named(check("best-so-far", starts_at_zero), "the best started at 0")
 
 
 def test_suggest_lr_mistakes(capsys):
@@ -156,9 +199,32 @@ def test_suggest_lr_mistakes(capsys):
         slopes = [(losses[i + 1] - losses[i]) / (math.log10(lrs[i + 1]) - math.log10(lrs[i])) for i in range(len(lrs) - 1)]
         return lrs[slopes.index(min(slopes))]
 
+    def linear_slope(lrs, losses):
+        lowest = losses.index(min(losses))
+        slopes = [(losses[i + 1] - losses[i]) / (lrs[i + 1] - lrs[i]) for i in range(max(lowest, 1))]
+        return lrs[slopes.index(min(slopes))]
+
     r = check("suggest-lr", lowest_loss)
-    assert r.status == Status.FAILED and "lowest loss" in r.message
+    assert _named(r, "the LR of the lowest loss") and "lowest" in r.message
     r = check("suggest-lr", segment_end)
-    assert r.status == Status.FAILED and "at its start" in r.message
+    assert _named(r, "the end of the steepest segment") and "at its start" in r.message
     r = check("suggest-lr", whole_curve)
-    assert r.status == Status.FAILED and "before the minimum" in r.message
+    assert _named(r, "looked past the minimum") and "before the lowest loss" in r.message
+    r = check("suggest-lr", linear_slope)
+    assert _named(r, "slope per unit of LR, not per decade") and "log10(lr)" in r.message
+
+
+# ---- a first failure names the mistake and shows only the idea of the hint ----------------------------
+@pytest.mark.parametrize("exercise, mistake", [
+    ("suggest-lr", "the LR of the lowest loss"),
+    ("sample-log-uniform", "the value drawn uniformly, not its exponent"),
+    ("grid-configs", "zip instead of every combination"),
+    ("best-so-far", "the direction ignored"),
+])
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
+    ex = EXERCISES[exercise]
+    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
+    r = check(exercise, wrong)
+    assert _named(r, mistake)
+    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
+    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message

@@ -2,14 +2,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks import Status, check, exercises_for
+from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
 from course_lib.checks.unet import dice_score_reference, double_conv_reference, join_skip_reference
 from course_lib.models import DoubleConv, match_size
 
 
 def test_lesson_has_three_exercises_with_visible_and_hidden_cases_and_hints():
     exercises = exercises_for("04_unet")
-    assert [e.id for e in exercises] == ["double-conv", "join-skip", "dice-score"]
+    assert [e.id for e in exercises] == ["double-conv", "join-skip", "dice-score", "keras-double-conv"]
     for ex in exercises:
         cases = ex.make_cases()
         assert sum(not c.hidden for c in cases) >= 2 and sum(c.hidden for c in cases) >= 2, ex.id
@@ -58,13 +58,24 @@ def test_stubs_are_not_done(capsys):
     assert capsys.readouterr().out.count("NOT DONE") == 3
 
 
-# ---- typical mistakes fail with a helpful message ----------------------------------------------------
+# ---- typical mistakes fail with a helpful message, named at the first try with the idea only ----------
+def _first_try(exercise, func):
+    """Check ``func`` as a learner's first try: the verdict shows the idea (step 1) only."""
+    reset_hints(exercise)
+    result = check(exercise, func)
+    reset_hints(exercise)
+    hints = EXERCISES[exercise].hints
+    assert result.status == Status.FAILED and "step 1 of 3" in result.message and hints[0] in result.message
+    assert hints[1] not in result.message and hints[2] not in result.message
+    return result
+
+
 def test_double_conv_without_padding_fails_and_mentions_padding(capsys):
     def no_padding(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3), nn.BatchNorm2d(o), nn.ReLU(), nn.Conv2d(o, o, 3), nn.BatchNorm2d(o), nn.ReLU())
 
-    result = check("double-conv", no_padding)
-    assert result.status == Status.FAILED and "padding=1" in result.message
+    result = _first_try("double-conv", no_padding)
+    assert "padding=1" in result.message and "mistake:  no padding:" in result.message
 
 
 def test_double_conv_with_one_conv_or_no_final_relu_fails(capsys):
@@ -74,9 +85,23 @@ def test_double_conv_with_one_conv_or_no_final_relu_fails(capsys):
     def no_last_relu(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o))
 
-    assert "exactly 2" in check("double-conv", single).message
-    assert "ReLU" in check("double-conv", no_last_relu).message
-    assert "Module" in check("double-conv", lambda i, o: None).message
+    def relu_before_bn(i, o):
+        return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(o), nn.Conv2d(o, o, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(o))
+
+    def copy_paste(i, o):
+        return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+
+    def no_return(i, o):
+        nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+
+    single = _first_try("double-conv", single).message
+    assert "exactly 2" in single and "mistake:  a single convolution:" in single
+    for wrong in (no_last_relu, relu_before_bn):
+        message = _first_try("double-conv", wrong).message
+        assert "ReLU" in message and "mistake:  block does not end with ReLU:" in message, wrong.__name__
+    assert "mistake:  second conv takes in_channels:" in _first_try("double-conv", copy_paste).message
+    none = _first_try("double-conv", no_return).message
+    assert "Module" in none and "mistake:  forgot to return the block:" in none
 
 
 def test_join_skip_wrong_order_or_no_padding_fails(capsys):
@@ -88,22 +113,48 @@ def test_join_skip_wrong_order_or_no_padding_fails(capsys):
     def no_padding(x, skip):
         return torch.cat([skip, F.interpolate(x, scale_factor=2, mode="nearest")], dim=1)
 
-    r1 = check("join-skip", wrong_order)
-    assert r1.status == Status.FAILED and "hint" in r1.message
-    r2 = check("join-skip", no_padding)  # the even case passes, the odd-size case raises inside torch.cat
-    assert r2.status == Status.FAILED and r2.passed == 1 and "RuntimeError" in r2.message
+    def bilinear(x, skip):
+        x = F.interpolate(x, scale_factor=2, mode="bilinear")
+        return torch.cat([skip, match_size(x, skip.shape[-2:])], dim=1)
+
+    def stretched(x, skip):
+        return torch.cat([skip, F.interpolate(x, size=skip.shape[-2:])], dim=1)
+
+    def pad_top_left(x, skip):
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        dh, dw = skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1]
+        return torch.cat([skip, F.pad(x, [dw, 0, dh, 0])], dim=1)
+
+    r1 = _first_try("join-skip", wrong_order)
+    assert r1.passed == 0 and "mistake:  upsampled x before the skip:" in r1.message
+    r2 = _first_try("join-skip", no_padding)  # the even case passes, the odd-size case raises inside torch.cat
+    assert r2.passed == 1 and "RuntimeError" in r2.message and "mistake:" not in r2.message
+    assert "mistake:  bilinear upsampling:" in _first_try("join-skip", bilinear).message
+    assert "mistake:  resized to the skip size:" in _first_try("join-skip", stretched).message
+    r5 = _first_try("join-skip", pad_top_left)
+    assert r5.passed == 1 and "mistake:  padded on the wrong side:" in r5.message
 
 
 def test_dice_score_mistakes_fail(capsys):
     def no_empty_case(pred, target):
         return (2 * (pred.bool() & target.bool()).sum() / (pred.bool().sum() + target.bool().sum())).item()
 
-    def iou_instead(pred, target):
+    def iou_instead(pred, target, empty=1.0):
         p, t = pred.bool(), target.bool()
         union = int((p | t).sum())
-        return 1.0 if union == 0 else int((p & t).sum()) / union
+        return empty if union == 0 else int((p & t).sum()) / union
 
-    r1 = check("dice-score", no_empty_case)
-    assert r1.status == Status.FAILED and "empty" in r1.message
-    r2 = check("dice-score", iou_instead)
-    assert r2.status == Status.FAILED and r2.passed == 0
+    def equal_pixels(pred, target, empty=1.0):
+        total = int(pred.sum()) + int(target.sum())
+        return empty if total == 0 else 2 * int((pred == target).sum()) / total
+
+    def fixed_one(pred, target, empty=1.0):
+        total = int(pred.sum()) + int(target.sum())
+        return 1.0 if total == 0 else 2 * int((pred.bool() & target.bool()).sum()) / total
+
+    r1 = _first_try("dice-score", no_empty_case)
+    assert r1.passed == 1 and "empty" in r1.message and "mistake:  both-empty case not handled:" in r1.message
+    r2 = _first_try("dice-score", iou_instead)
+    assert r2.passed == 0 and "mistake:  IoU instead of Dice:" in r2.message
+    assert "mistake:  background counted as overlap:" in _first_try("dice-score", equal_pixels).message
+    assert "mistake:  empty argument ignored:" in _first_try("dice-score", fixed_one).message
