@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import metrics
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.architectures import (
     max_unpool_reference,
     pick_architecture_reference,
@@ -64,27 +64,15 @@ def test_stubs_are_not_done(capsys):
 
 
 # ---- typical mistakes fail with a helpful message, named at the first try with the idea only ----------
-def _first_try(exercise, func):
-    """Check ``func`` as a learner's first try: the verdict shows the idea (step 1) only."""
-    reset_hints(exercise)
-    result = check(exercise, func)
-    reset_hints(exercise)
-    hints = EXERCISES[exercise].hints
-    assert result.status == Status.FAILED and "step 1 of 3" in result.message and hints[0] in result.message
-    assert hints[1] not in result.message and hints[2] not in result.message
-    return result
-
-
-def test_unpool_by_nearest_upsampling_fails(capsys):
+def test_unpool_by_nearest_upsampling_fails(capsys, first_failure):
     def nearest(x, idx, size):  # copies each maximum into all four pixels: that is not unpooling
         return F.interpolate(x, size=tuple(size), mode="nearest")
 
-    result = _first_try("max-unpool", nearest)
+    result = first_failure("max-unpool", nearest, "nearest upsampling instead of unpooling")
     assert result.passed == 0 and "values differ" in result.message
-    assert "mistake:  nearest upsampling instead of unpooling:" in result.message
 
 
-def test_unpool_without_indices_flat_or_float32_is_named(capsys):
+def test_unpool_without_indices_flat_or_float32_is_named(capsys, first_failure):
     def top_left(x, idx, size):
         out = torch.zeros(*x.shape[:2], *size, dtype=x.dtype)
         out[..., ::2, ::2][..., :x.shape[-2], :x.shape[-1]] = x
@@ -97,24 +85,24 @@ def test_unpool_without_indices_flat_or_float32_is_named(capsys):
         out = torch.zeros(*x.shape[:2], size[0] * size[1])
         return out.scatter(2, idx.flatten(2), x.flatten(2).float()).view(*x.shape[:2], *size)
 
-    assert "mistake:  indices ignored:" in _first_try("max-unpool", top_left).message
-    assert "mistake:  result left flat:" in _first_try("max-unpool", flat).message
-    r = _first_try("max-unpool", float32)
-    assert "float64" in r.message and "mistake:  zeros of the default dtype:" in r.message
+    first_failure("max-unpool", top_left, "indices ignored")
+    first_failure("max-unpool", flat, "result left flat")
+    r = first_failure("max-unpool", float32, "zeros of the default dtype")
+    assert "float64" in r.message
 
 
-def test_unpool_that_assumes_twice_the_pooled_size_fails_on_odd_sizes(capsys):
+def test_unpool_that_assumes_twice_the_pooled_size_fails_on_odd_sizes(capsys, first_failure):
     def doubled(x, idx, size):
         n, c, h, w = x.shape
         out = torch.zeros(n, c, 4 * h * w, dtype=x.dtype)
         out.scatter_(2, idx.flatten(2), x.flatten(2))  # indices of a 5-wide map do not fit a 4×4 map
         return out.view(n, c, 2 * h, 2 * w)
 
-    result = _first_try("max-unpool", doubled)
+    result = first_failure("max-unpool", doubled, None)
     assert result.passed == 1 and "the size before pooling is given" in result.message.lower()
 
 
-def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys):
+def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys, first_failure):
     def by_recall(cm, names, k=3):
         cm = cm.double()
         recall = cm.diagonal() / cm.sum(1)
@@ -139,14 +127,12 @@ def test_worst_classes_by_recall_or_best_first_or_with_nan_fails(capsys):
     named = {by_recall: "ranked by recall", best_first: "best classes first", keeps_nan: "absent classes ranked worst",
              nan_last: "absent classes not dropped", indices: "indices instead of names"}
     for wrong, name in named.items():
-        result = _first_try("worst-classes", wrong)
-        assert f"mistake:  {name}:" in result.message, wrong.__name__
+        result = first_failure("worst-classes", wrong, name)
     assert check("worst-classes", by_recall).passed == 0
     assert "'d'" in check("worst-classes", keeps_nan).message  # the absent class d is named as the worst
-    reset_hints("worst-classes")
 
 
-def test_pick_architecture_mistakes_fail(capsys):
+def test_pick_architecture_mistakes_fail(capsys, first_failure):
     def ignores_speed(results, max_params=None, min_speed=None):
         ok = [r for r in results if max_params is None or r["params"] <= max_params]
         return max(ok, key=lambda r: r["miou"])["name"] if ok else None
@@ -172,13 +158,12 @@ def test_pick_architecture_mistakes_fail(capsys):
             return None
         return None if min_speed is not None and best["images_per_s"] < min_speed else best["name"]
 
-    r1 = _first_try("pick-architecture", ignores_speed)
-    assert r1.passed == 1 and "mistake:  speed limit ignored:" in r1.message
-    r2 = _first_try("pick-architecture", strict)
-    assert "<=" in r2.message and "mistake:  limits made strict:" in r2.message
-    r3 = _first_try("pick-architecture", crashes_when_empty)
+    r1 = first_failure("pick-architecture", ignores_speed, "speed limit ignored")
+    assert r1.passed == 1
+    r2 = first_failure("pick-architecture", strict, "limits made strict")
+    assert "<=" in r2.message
+    r3 = first_failure("pick-architecture", crashes_when_empty, None)
     assert "ValueError" in r3.message and "mistake:" not in r3.message  # a raised error is explained, not named
-    r4 = _first_try("pick-architecture", returns_row)
-    assert r4.passed == 0 and "mistake:  the whole row returned:" in r4.message
-    r5 = _first_try("pick-architecture", best_then_limits)
-    assert "mistake:  best model checked afterwards:" in r5.message
+    r4 = first_failure("pick-architecture", returns_row, "the whole row returned")
+    assert r4.passed == 0
+    r5 = first_failure("pick-architecture", best_then_limits, "best model checked afterwards")

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.cnn import (conv2d_single_reference, conv_output_size_reference, receptive_field_reference,
                                    transposed_output_size_reference)
 
@@ -84,25 +84,6 @@ def test_bad_arguments_are_named():
 
 
 # ---- the checks ----------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _fresh_hints():
-    """Each test starts at hint step 1 (failed checks in earlier tests advance the steps)."""
-    reset_hints()
-    yield
-    reset_hints()
-
-
-def _first_failure(exercise, func, mistake):
-    """A first failed check names ``mistake`` and shows step 1 of the hint, the idea, and no later step."""
-    ex = EXERCISES[exercise]
-    result = check(exercise, func)
-    assert result.status == Status.FAILED, result.message
-    assert f"mistake:  {mistake}:" in result.message, result.message
-    assert "step 1 of 3, the idea" in result.message and ex.hints[0] in result.message
-    assert ex.hints[1] not in result.message and ex.hints[2] not in result.message
-    return result
-
-
 def test_lesson_has_checked_exercises_with_visible_hidden_cases_and_hints():
     exercises = exercises_for("01_cnn_foundations")
     assert {e.id for e in exercises} == set(REFERENCES)
@@ -126,8 +107,8 @@ def test_conv_output_size_mistakes():
     assert unknown.status == Status.FAILED and "mistake:" not in unknown.message  # no wrong name for an unknown answer
 
 
-def test_conv_output_size_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("conv-output-size", lambda n, k, s=1, p=0, d=1: (n - d * (k - 1) - 1) // s + 1, "padding forgotten")
+def test_conv_output_size_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("conv-output-size", lambda n, k, s=1, p=0, d=1: (n - d * (k - 1) - 1) // s + 1, "padding forgotten")
 
 
 def test_conv2d_single_mistakes():
@@ -164,8 +145,8 @@ def test_conv2d_single_mistakes():
     assert as_float32.status == Status.PASSED  # the right numbers in float32 are fine
 
 
-def test_conv2d_single_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("conv2d-single", lambda image, kernel: conv2d_single_reference(image, kernel[::-1, ::-1]), "kernel flipped")
+def test_conv2d_single_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("conv2d-single", lambda image, kernel: conv2d_single_reference(image, kernel[::-1, ::-1]), "kernel flipped")
 
 
 def test_receptive_field_mistakes():
@@ -185,7 +166,7 @@ def test_receptive_field_mistakes():
     assert "mistake:  stride applied too early:" in check("receptive-field", jump_first).message
 
 
-def test_receptive_field_first_failure_names_the_mistake_and_shows_only_the_idea():
+def test_receptive_field_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
     def from_zero(layers):
         r, jump = 0, 1
         for k, s in layers:
@@ -193,7 +174,7 @@ def test_receptive_field_first_failure_names_the_mistake_and_shows_only_the_idea
             jump *= s
         return r
 
-    _first_failure("receptive-field", from_zero, "started at 0")
+    first_failure("receptive-field", from_zero, "started at 0")
 
 
 def test_transposed_output_size_mistakes():
@@ -207,7 +188,7 @@ def test_transposed_output_size_mistakes():
     assert "d=2" in no_dilation.message and "mistake:  dilation forgotten:" in no_dilation.message
 
 
-def test_transposed_output_size_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("transposed-output-size",
-                   lambda n, k, s=1, p=0, d=1, output_padding=0: (n - 1) * s - p + d * (k - 1) + output_padding + 1,
-                   "padding on one side only")
+def test_transposed_output_size_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("transposed-output-size",
+                  lambda n, k, s=1, p=0, d=1, output_padding=0: (n - 1) * s - p + d * (k - 1) + output_padding + 1,
+                  "padding on one side only")

@@ -5,7 +5,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from course_lib import transforms
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.data import (class_weights_reference, joint_hflip_reference, normalize_reference,
                                     resize_mask_reference)
 
@@ -47,25 +47,6 @@ def test_references_reject_bad_input():
 
 
 # ---- the checks ----------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _fresh_hints():
-    """Each test starts at hint step 1 (failed checks in earlier tests advance the steps)."""
-    reset_hints()
-    yield
-    reset_hints()
-
-
-def _first_failure(exercise, func, mistake):
-    """A first failed check names ``mistake`` and shows step 1 of the hint, the idea, and no later step."""
-    ex = EXERCISES[exercise]
-    result = check(exercise, func)
-    assert result.status == Status.FAILED, result.message
-    assert f"mistake:  {mistake}:" in result.message, result.message
-    assert "step 1 of 3, the idea" in result.message and ex.hints[0] in result.message
-    assert ex.hints[1] not in result.message and ex.hints[2] not in result.message
-    return result
-
-
 def test_lesson_has_checked_exercises_with_visible_hidden_cases_and_hints():
     exercises = exercises_for("02_data")
     assert {e.id for e in exercises} == set(REFERENCES)
@@ -90,8 +71,8 @@ def test_joint_hflip_mistakes():
     assert single.status == Status.FAILED and "pair" in single.message and "mistake:" not in single.message
 
 
-def test_joint_hflip_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("joint-hflip", lambda image, mask: (image.flip(-1), mask), "mask not flipped")
+def test_joint_hflip_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("joint-hflip", lambda image, mask: (image.flip(-1), mask), "mask not flipped")
 
 
 def test_resize_mask_mistakes():
@@ -107,9 +88,9 @@ def test_resize_mask_mistakes():
     assert legacy.status == Status.PASSED  # PyTorch's older 'nearest' convention is fine too
 
 
-def test_resize_mask_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("resize-mask", lambda m, s: F.interpolate(m[None, None].float(), size=s, mode="bilinear")[0, 0].long(),
-                   "bilinear for labels")
+def test_resize_mask_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("resize-mask", lambda m, s: F.interpolate(m[None, None].float(), size=s, mode="bilinear")[0, 0].long(),
+                  "bilinear for labels")
 
 
 def test_normalize_mistakes():
@@ -121,9 +102,9 @@ def test_normalize_mistakes():
     assert "mistake:  multiplied by std:" in times.message
 
 
-def test_normalize_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("normalize", lambda image, mean, std: (image - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1) ** 2,
-                   "divided by the variance")
+def test_normalize_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("normalize", lambda image, mean, std: (image - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1) ** 2,
+                  "divided by the variance")
 
 
 def test_class_weights_mistakes():
@@ -158,5 +139,5 @@ def test_class_weights_mistakes():
     assert check("class-weights", lower_median).status == Status.PASSED
 
 
-def test_class_weights_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("class-weights", lambda c: (c / c.sum()).float(), "frequencies, not weights")
+def test_class_weights_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("class-weights", lambda c: (c / c.sum()).float(), "frequencies, not weights")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from course_lib import metrics
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.driving import (
     miou_and_micro_reference,
     outputs_match_reference,
@@ -300,19 +300,7 @@ def test_unrecognised_wrong_answers_get_no_name(capsys):
 
 
 # ---- a realistic mistake is named at the first failure, which shows only the idea (step 1) ---------------------
-def _first_failure(exercise, func, name):
-    reset_hints(exercise)
-    result = check(exercise, func)
-    hints = EXERCISES[exercise].hints
-    assert result.status == Status.FAILED, result.message
-    assert f"mistake:  {name}:" in result.message, result.message
-    assert "step 1 of 3" in result.message and hints[0] in result.message
-    assert hints[1] not in result.message and hints[2] not in result.message
-    reset_hints(exercise)
-    return result
-
-
-def test_sqrt_class_weights_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_sqrt_class_weights_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def keeps_void(masks, num_classes=11, ignore_index=11):  # forgot to drop the void pixels before counting
         labels = masks.flatten()
         freq = torch.bincount(labels, minlength=num_classes).double() / labels.numel()
@@ -321,20 +309,20 @@ def test_sqrt_class_weights_first_failure_names_the_mistake_and_shows_the_idea(c
         weights[present] = (freq[present].quantile(0.5) / freq[present]).sqrt()
         return weights.float()
 
-    _first_failure("sqrt-class-weights", keeps_void, "a weight for void")
+    first_failure("sqrt-class-weights", keeps_void, "a weight for void")
 
 
-def test_miou_and_micro_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_miou_and_micro_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def void_row_kept(confusion):  # void pixels predicted as a class count as its false positives
         cm = confusion.double()
         tp, union = cm.diagonal(), cm.sum(0) + cm.sum(1) - cm.diagonal()
         return float((tp / union)[:11][union[:11] > 0].mean()), float(tp.sum() / union.sum())
 
-    _first_failure("miou-and-micro", void_row_kept, "void pixels counted as false positives")
+    first_failure("miou-and-micro", void_row_kept, "void pixels counted as false positives")
 
 
-def test_outputs_match_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_outputs_match_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def allclose_only(torch_logits, onnx_logits, atol):  # the labels are never compared
         return torch.allclose(torch_logits, onnx_logits, rtol=0, atol=atol)
 
-    _first_failure("outputs-match", allclose_only, "only the values compared")
+    first_failure("outputs-match", allclose_only, "only the values compared")

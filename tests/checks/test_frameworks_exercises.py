@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import EXERCISES, Status, check, exercises_for
 from course_lib.models import DoubleConv, count_parameters
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -15,13 +15,6 @@ layers = keras.layers
 EX = "keras-double-conv"
 exercises_for()  # load every lesson's exercises in the registry's order before this module's
 keras_double_conv_reference = EXERCISES[EX].reference
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hints():
-    reset_hints(EX)
-    yield
-    reset_hints(EX)
 
 
 def test_keras_runs_on_the_torch_backend_without_tensorflow():

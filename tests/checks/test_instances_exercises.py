@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from course_lib import instances, metrics
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import EXERCISES, Status, check, exercises_for
 from course_lib.checks.instances import (
     label_components_reference,
     mask_iou_matrix_reference,
@@ -12,20 +12,6 @@ from course_lib.checks.instances import (
 
 
 IDS = ["label-components", "mask-iou-matrix", "match-counts"]
-
-
-@pytest.fixture(autouse=True)
-def _hints_from_the_idea():
-    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
-    for exercise in IDS:
-        reset_hints(exercise)
-    yield
-    for exercise in IDS:
-        reset_hints(exercise)
-
-
-def _named(result, name):
-    return result.status == Status.FAILED and f"mistake:  {name}:" in result.message
 
 
 def test_lesson_has_three_exercises():
@@ -66,7 +52,7 @@ def _flat(a, b):
     return a.bool().flatten(1).float(), b.bool().flatten(1).float()
 
 
-def test_mask_iou_mistakes(capsys):
+def test_mask_iou_mistakes(capsys, first_failure):
     def dice(a, b):
         fa, fb = _flat(a, b)
         return 2 * (fa @ fb.T) / (fa.sum(1)[:, None] + fb.sum(1)[None, :])
@@ -84,22 +70,22 @@ def test_mask_iou_mistakes(capsys):
         inter = fa @ fb.T
         return inter // (fa.sum(1)[:, None] + fb.sum(1)[None, :] - inter).clamp_min(1)
 
-    r = check("mask-iou-matrix", dice)
-    assert _named(r, "Dice instead of IoU") and "union" in r.message and r.passed == 0
-    r = check("mask-iou-matrix", no_empty_guard)
-    assert _named(r, "the empty case forgotten") and "NaN" in r.message and r.passed == 2  # the hidden empty case
-    r = check("mask-iou-matrix", transposed)
-    assert _named(r, "rows and columns swapped") and "b @ a.T" in r.message
-    r = check("mask-iou-matrix", integer_division)
-    assert _named(r, "integer division") and "float" in r.message
+    r = first_failure("mask-iou-matrix", dice, "Dice instead of IoU")
+    assert "union" in r.message and r.passed == 0
+    r = first_failure("mask-iou-matrix", no_empty_guard, "the empty case forgotten")
+    assert "NaN" in r.message and r.passed == 2  # the hidden empty case
+    r = first_failure("mask-iou-matrix", transposed, "rows and columns swapped")
+    assert "b @ a.T" in r.message
+    r = first_failure("mask-iou-matrix", integer_division, "integer division")
+    assert "float" in r.message
 
     def dice_in_float64(a, b):  # the same mistake written differently is still recognised
         return dice(a.double(), b.double()).double()
 
-    assert _named(check("mask-iou-matrix", dice_in_float64), "Dice instead of IoU")
+    first_failure("mask-iou-matrix", dice_in_float64, "Dice instead of IoU")
 
 
-def test_match_counts_mistakes(capsys):
+def test_match_counts_mistakes(capsys, first_failure):
     def unsorted(ious, scores, iou_threshold=0.5):  # ignores the scores: predictions in the given order
         return match_counts_reference(ious, -torch.arange(len(scores), dtype=torch.float32), iou_threshold)
 
@@ -123,19 +109,19 @@ def test_match_counts_mistakes(capsys):
     def tensors(ious, scores, iou_threshold=0.5):
         return tuple(torch.tensor(v) for v in match_counts_reference(ious, scores, iou_threshold))
 
-    r = check("match-counts", unsorted)
-    assert _named(r, "scores ignored") and r.passed == 1 and "(2, 0, 0)" in r.message
-    r = check("match-counts", truths_reused)
-    assert _named(r, "a true object matched twice") and "only once" in r.message
-    r = check("match-counts", strict)
-    assert _named(r, "IoU equal to the threshold not matched") and "exactly 0.5" in r.message
-    r = check("match-counts", first_not_best)
-    assert _named(r, "first free truth, not the best") and "best truth" in r.message
+    r = first_failure("match-counts", unsorted, "scores ignored")
+    assert r.passed == 1 and "(2, 0, 0)" in r.message
+    r = first_failure("match-counts", truths_reused, "a true object matched twice")
+    assert "only once" in r.message
+    r = first_failure("match-counts", strict, "IoU equal to the threshold not matched")
+    assert "exactly 0.5" in r.message
+    r = first_failure("match-counts", first_not_best, "first free truth, not the best")
+    assert "best truth" in r.message
     r = check("match-counts", tensors)
     assert r.status == Status.FAILED and "plain Python ints" in r.message and "mistake:" not in r.message
 
 
-def test_label_components_mistakes(capsys):
+def test_label_components_mistakes(capsys, first_failure):
     from scipy import ndimage
 
     def eight(mask):
@@ -157,15 +143,15 @@ def test_label_components_mistakes(capsys):
         ids = eight(mask)
         return torch.where(ids > 0, ids.max() + 1 - ids, ids)
 
-    r = check("label-components", eight)
-    assert _named(r, "8-connectivity") and "corner" in r.message and r.passed == 1
-    assert _named(check("label-components", eight_by_hand), "8-connectivity")
-    r = check("label-components", as_numpy)
-    assert _named(r, "a numpy array returned") and "torch.from_numpy" in r.message
-    assert _named(check("label-components", with_count), "the (ids, count) pair returned")
+    r = first_failure("label-components", eight, "8-connectivity")
+    assert "corner" in r.message and r.passed == 1
+    first_failure("label-components", eight_by_hand, "8-connectivity")
+    r = first_failure("label-components", as_numpy, "a numpy array returned")
+    assert "torch.from_numpy" in r.message
+    first_failure("label-components", with_count, "the (ids, count) pair returned")
     assert "background" in check("label-components", background_one).message
-    r = check("label-components", semantic)
-    assert _named(r, "one id for all objects") and "share an id" in r.message
+    r = first_failure("label-components", semantic, "one id for all objects")
+    assert "share an id" in r.message
 
 
 # ---- a first failure names the mistake and shows only the idea of the hint ----------------------------
@@ -174,10 +160,6 @@ def test_label_components_mistakes(capsys):
     ("mask-iou-matrix", "Dice instead of IoU"),
     ("match-counts", "scores ignored"),
 ])
-def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
-    ex = EXERCISES[exercise]
-    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
-    r = check(exercise, wrong)
-    assert _named(r, mistake)
-    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
-    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, first_failure, exercise, mistake):
+    wrong = next(m.wrong for m in EXERCISES[exercise].mistakes if m.name == mistake)
+    first_failure(exercise, wrong, mistake)

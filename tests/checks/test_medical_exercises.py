@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_lib import metrics as M
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.medical import (
     _accuracy_at,
     _best_by,
@@ -271,39 +271,27 @@ def test_pick_threshold_accepts_any_tied_best_threshold(capsys):
 
 
 # ---- a realistic mistake is named at the first failure, which shows only the idea (step 1) ------------------------
-def _first_failure(exercise, func, name):
-    reset_hints(exercise)
-    result = check(exercise, func)
-    hints = EXERCISES[exercise].hints
-    assert result.status == Status.FAILED, result.message
-    assert f"mistake:  {name}:" in result.message, result.message
-    assert "step 1 of 3" in result.message and hints[0] in result.message
-    assert hints[1] not in result.message and hints[2] not in result.message
-    reset_hints(exercise)
-    return result
-
-
-def test_tile_starts_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_tile_starts_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def no_final_window(length, tile, overlap):  # regular steps only: the last pixels get no window
         return [0] if length <= tile else list(range(0, length - tile + 1, tile - overlap))
 
-    _first_failure("tile-starts", no_final_window, "no window flush with the end")
+    first_failure("tile-starts", no_final_window, "no window flush with the end")
 
 
-def test_masked_scores_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_masked_scores_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def ignores_fov(pred, target, fov):
         p, t = pred.bool(), target.bool()
         tp, fn, fp, tn = (int(x.sum()) for x in (p & t, ~p & t, p & ~t, ~p & ~t))
         return {"dice": 2 * tp / (2 * tp + fp + fn), "sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp)}
 
-    _first_failure("masked-scores", ignores_fov, "pixels outside the field of view counted")
+    first_failure("masked-scores", ignores_fov, "pixels outside the field of view counted")
 
 
-def test_pick_threshold_first_failure_names_the_mistake_and_shows_the_idea(capsys):
+def test_pick_threshold_first_failure_names_the_mistake_and_shows_the_idea(capsys, first_failure):
     def returns_the_dice(probs, target, fov, thresholds):
         best = -1.0
         for t in thresholds:
             best = max(best, masked_scores_reference(probs > t, target, fov)["dice"])
         return best
 
-    _first_failure("pick-threshold", returns_the_dice, "returned the best Dice")
+    first_failure("pick-threshold", returns_the_dice, "returned the best Dice")

@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score, jaccard_score
 
 from course_lib import losses, metrics
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import check, exercises_for
 from course_lib.checks.metrics import (dice_from_cm_reference, iou_from_cm_reference, pixel_accuracy_reference,
                                        soft_dice_loss_reference)
 
@@ -93,65 +93,51 @@ def test_typical_correct_answers_pass():
     assert check("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)).ok
 
 
-def _first_try(exercise, func):
-    """Check ``func`` as a learner's first try: the verdict shows the idea (step 1) only."""
-    reset_hints(exercise)
-    result = check(exercise, func)
-    reset_hints(exercise)
-    hints = EXERCISES[exercise].hints
-    assert result.status == Status.FAILED and "step 1 of 3" in result.message and hints[0] in result.message
-    assert hints[1] not in result.message and hints[2] not in result.message
-    return result
-
-
-def test_pixel_accuracy_mistakes():
-    no_ignore = _first_try("pixel-accuracy", lambda p, t, ignore_index=None: (p == t).float().mean().item())
-    assert "case 2" in no_ignore.message and "mistake:  ignored pixels counted:" in no_ignore.message
-    wrong_total = _first_try("pixel-accuracy", lambda p, t, ignore_index=None: (
-        ((p == t) & (t != (-1 if ignore_index is None else ignore_index))).sum().item() / t.numel()))
-    assert "mistake:  ignored pixels counted:" in wrong_total.message and "out of the total" in wrong_total.message
-    macro = _first_try("pixel-accuracy", lambda p, t, ignore_index=None: float(metrics.mean_class_accuracy(p, t, 3)))
-    assert "mistake:  mean per-class accuracy:" in macro.message
-    tensor = _first_try("pixel-accuracy", lambda p, t, ignore_index=None: (p == t).float().mean())
-    assert ".item()" in tensor.message and "mistake:  a tensor, not a float:" in tensor.message
+def test_pixel_accuracy_mistakes(first_failure):
+    no_ignore = first_failure("pixel-accuracy", lambda p, t, ignore_index=None: (p == t).float().mean().item(),
+                              "ignored pixels counted")
+    assert "case 2" in no_ignore.message
+    wrong_total = first_failure("pixel-accuracy", lambda p, t, ignore_index=None: (
+        ((p == t) & (t != (-1 if ignore_index is None else ignore_index))).sum().item() / t.numel()),
+        "ignored pixels counted")
+    assert "out of the total" in wrong_total.message
+    first_failure("pixel-accuracy", lambda p, t, ignore_index=None: float(metrics.mean_class_accuracy(p, t, 3)),
+                  "mean per-class accuracy")
+    tensor = first_failure("pixel-accuracy", lambda p, t, ignore_index=None: (p == t).float().mean(),
+                           "a tensor, not a float")
+    assert ".item()" in tensor.message
 
     def zero_guard(pred, target, ignore_index=None):
         keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
         return ((pred == target) & keep).sum().item() / keep.sum().item() if keep.any() else 0.0
 
-    zero = _first_try("pixel-accuracy", zero_guard)
+    zero = first_failure("pixel-accuracy", zero_guard, "0 instead of NaN when nothing is scored")
     assert "every target pixel is ignored" in zero.message
-    assert "mistake:  0 instead of NaN when nothing is scored:" in zero.message
 
     def python_division(pred, target, ignore_index=None):
         keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
         return ((pred == target) & keep).sum().item() / keep.sum().item()  # int / int: 0 / 0 raises
 
-    python_division = _first_try("pixel-accuracy", python_division)
+    python_division = first_failure("pixel-accuracy", python_division, None)
     assert "ZeroDivisionError" in python_division.message
     assert "every target pixel is ignored" in python_division.message and "NaN (0 / 0)" in python_division.message
 
 
-def test_iou_and_dice_mistakes():
-    clamped = _first_try("iou-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1) - cm.diag()).clamp_min(1))
-    assert "got 0.0, expected nan" in clamped.message and "mistake:  absent class scored 0:" in clamped.message
-    union = _first_try("iou-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1)))
-    assert "mistake:  TP counted twice in the union:" in union.message and "subtract TP once" in union.message
-    precision = _first_try("iou-from-cm", lambda cm: cm.diag() / cm.sum(0))
-    assert "mistake:  precision instead of IoU:" in precision.message
-    recall = _first_try("iou-from-cm", lambda cm: cm.diag() / cm.sum(1))
-    assert "mistake:  recall instead of IoU:" in recall.message
-    dice_instead = _first_try("iou-from-cm", dice_from_cm_reference)
-    assert "mistake:  Dice instead of IoU:" in dice_instead.message
-    no_two = _first_try("dice-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1)))
-    assert "mistake:  factor 2 missing:" in no_two.message
-    iou_instead = _first_try("dice-from-cm", iou_from_cm_reference)
-    assert "mistake:  IoU instead of Dice:" in iou_instead.message
-    twice_iou = _first_try("dice-from-cm", lambda cm: 2 * cm.diag() / (cm.sum(0) + cm.sum(1) - cm.diag()))
-    assert "mistake:  wrong denominator:" in twice_iou.message
-    nan_to_zero = _first_try("dice-from-cm", lambda cm: (2 * cm.diag() / (cm.sum(0) + cm.sum(1))).nan_to_num(0.0))
-    assert "mistake:  absent class scored 0:" in nan_to_zero.message
-    numpy_back = _first_try("dice-from-cm", lambda cm: dice_from_cm_reference(cm).numpy())
+def test_iou_and_dice_mistakes(first_failure):
+    clamped = first_failure("iou-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1) - cm.diag()).clamp_min(1),
+                            "absent class scored 0")
+    assert "got 0.0, expected nan" in clamped.message
+    union = first_failure("iou-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1)), "TP counted twice in the union")
+    assert "subtract TP once" in union.message
+    first_failure("iou-from-cm", lambda cm: cm.diag() / cm.sum(0), "precision instead of IoU")
+    first_failure("iou-from-cm", lambda cm: cm.diag() / cm.sum(1), "recall instead of IoU")
+    first_failure("iou-from-cm", dice_from_cm_reference, "Dice instead of IoU")
+    first_failure("dice-from-cm", lambda cm: cm.diag() / (cm.sum(0) + cm.sum(1)), "factor 2 missing")
+    first_failure("dice-from-cm", iou_from_cm_reference, "IoU instead of Dice")
+    first_failure("dice-from-cm", lambda cm: 2 * cm.diag() / (cm.sum(0) + cm.sum(1) - cm.diag()), "wrong denominator")
+    first_failure("dice-from-cm", lambda cm: (2 * cm.diag() / (cm.sum(0) + cm.sum(1))).nan_to_num(0.0),
+                  "absent class scored 0")
+    numpy_back = first_failure("dice-from-cm", lambda cm: dice_from_cm_reference(cm).numpy(), None)
     assert "torch.Tensor" in numpy_back.message and "mistake:" not in numpy_back.message
 
 
@@ -159,23 +145,26 @@ def _dice(p, t, smooth=1.0):
     return 1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)
 
 
-def test_soft_dice_mistakes():
-    item = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: _dice(p, t, smooth).item())
-    assert "loss.backward()" in item.message and "mistake:  a Python number, not a tensor:" in item.message
-    score = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: 1 - _dice(p, t, smooth))
-    assert "mistake:  Dice score, not loss:" in score.message
-    hard = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: _dice((p > 0.5).float(), t, smooth))
-    assert "requires_grad" in hard.message and "mistake:  thresholded probabilities:" in hard.message
-    per_image = _first_try("soft-dice-loss",
-                           lambda p, t, smooth=1.0: torch.stack([_dice(a, b, smooth) for a, b in zip(p, t)]).mean())
-    assert "mistake:  one loss per image, averaged:" in per_image.message
-    squared = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth))
-    assert "mistake:  squared sums:" in squared.message
-    fixed = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: _dice(p, t, 1.0))
-    assert "smooth=0.0" in fixed.message and "mistake:  a fixed smooth of 1:" in fixed.message
-    no_smooth_top = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: 1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth))
-    assert "mistake:  smooth missing from the numerator:" in no_smooth_top.message
-    no_smooth_bottom = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum()))
-    assert "mistake:  smooth missing from the denominator:" in no_smooth_bottom.message
-    per_pixel = _first_try("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * p * t + smooth) / (p + t + smooth))
-    assert "0-dim" in per_pixel.message and "mistake:  no sum: one loss per pixel:" in per_pixel.message
+def test_soft_dice_mistakes(first_failure):
+    item = first_failure("soft-dice-loss", lambda p, t, smooth=1.0: _dice(p, t, smooth).item(),
+                         "a Python number, not a tensor")
+    assert "loss.backward()" in item.message
+    first_failure("soft-dice-loss", lambda p, t, smooth=1.0: 1 - _dice(p, t, smooth), "Dice score, not loss")
+    hard = first_failure("soft-dice-loss", lambda p, t, smooth=1.0: _dice((p > 0.5).float(), t, smooth),
+                         "thresholded probabilities")
+    assert "requires_grad" in hard.message
+    first_failure("soft-dice-loss",
+                  lambda p, t, smooth=1.0: torch.stack([_dice(a, b, smooth) for a, b in zip(p, t)]).mean(),
+                  "one loss per image, averaged")
+    first_failure("soft-dice-loss",
+                  lambda p, t, smooth=1.0: 1 - (2 * (p * t).sum() + smooth) / ((p * p).sum() + (t * t).sum() + smooth),
+                  "squared sums")
+    fixed = first_failure("soft-dice-loss", lambda p, t, smooth=1.0: _dice(p, t, 1.0), "a fixed smooth of 1")
+    assert "smooth=0.0" in fixed.message
+    first_failure("soft-dice-loss", lambda p, t, smooth=1.0: 1 - 2 * (p * t).sum() / (p.sum() + t.sum() + smooth),
+                  "smooth missing from the numerator")
+    first_failure("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * (p * t).sum() + smooth) / (p.sum() + t.sum()),
+                  "smooth missing from the denominator")
+    per_pixel = first_failure("soft-dice-loss", lambda p, t, smooth=1.0: 1 - (2 * p * t + smooth) / (p + t + smooth),
+                              "no sum: one loss per pixel")
+    assert "0-dim" in per_pixel.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import EXERCISES, Status, check, exercises_for
 from course_lib.checks.transfer import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -18,16 +18,6 @@ from course_lib.checks.transfer import (
 from course_lib.models import count_parameters, param_groups
 
 IDS = ["freeze-encoder", "count-trainable", "encoder-decoder-groups", "imagenet-normalize"]
-
-
-@pytest.fixture(autouse=True)
-def _hints_from_the_idea():
-    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
-    for exercise in IDS:
-        reset_hints(exercise)
-    yield
-    for exercise in IDS:
-        reset_hints(exercise)
 
 
 def _fails(capsys, exercise, func, *phrases, mistake=None):
@@ -209,10 +199,6 @@ def test_bgr_order_fails(capsys):
     ("encoder-decoder-groups", "the head left out"),
     ("imagenet-normalize", "statistics along the width"),
 ])
-def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
-    ex = EXERCISES[exercise]
-    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
-    r = check(exercise, wrong)
-    assert r.status == Status.FAILED and f"mistake:  {mistake}:" in r.message
-    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
-    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, first_failure, exercise, mistake):
+    wrong = next(m.wrong for m in EXERCISES[exercise].mistakes if m.name == mistake)
+    first_failure(exercise, wrong, mistake)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_lib import tuning
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import EXERCISES, Status, check, exercises_for
 from course_lib.checks.tuning import (
     _lr_curve,
     best_so_far_reference,
@@ -17,20 +17,6 @@ from course_lib.checks.tuning import (
 )
 
 IDS = ["suggest-lr", "sample-log-uniform", "grid-configs", "best-so-far"]
-
-
-@pytest.fixture(autouse=True)
-def _hints_from_the_idea():
-    """Each test starts (and leaves) these exercises at hint step 1, as a learner's first try would."""
-    for exercise in IDS:
-        reset_hints(exercise)
-    yield
-    for exercise in IDS:
-        reset_hints(exercise)
-
-
-def _named(result, name):
-    return result.status == Status.FAILED and f"mistake:  {name}:" in result.message
 
 
 def test_lesson_has_its_exercises_in_order():
@@ -89,7 +75,7 @@ def test_natural_log_version_of_the_sampler_also_passes(capsys):
 
 
 # ---- typical mistakes fail with a helpful message ----------------------------------------------------------------
-def test_sampler_mistakes(capsys):
+def test_sampler_mistakes(capsys, first_failure):
     def linear(low, high, n, seed):
         rng = random.Random(seed)
         return [rng.uniform(low, high) for _ in range(n)]
@@ -112,19 +98,19 @@ def test_sampler_mistakes(capsys):
         rng = random.Random(seed)
         return [rng.uniform(math.log(low), math.log(high)) for _ in range(n)]
 
-    r = check("sample-log-uniform", linear)
-    assert _named(r, "the value drawn uniformly, not its exponent") and "upper half" in r.message and "exponent" in r.message
-    r = check("sample-log-uniform", unseeded)
-    assert _named(r, "not drawn from random.Random(seed)") and "unseeded" in r.message
-    assert _named(check("sample-log-uniform", numpy_generator), "not drawn from random.Random(seed)")
-    r = check("sample-log-uniform", exponent_only)
-    assert _named(r, "the exponent, not the value") and "outside" in r.message
-    assert _named(check("sample-log-uniform", natural_exponent_only), "the exponent, not the value")
+    r = first_failure("sample-log-uniform", linear, "the value drawn uniformly, not its exponent")
+    assert "upper half" in r.message and "exponent" in r.message
+    r = first_failure("sample-log-uniform", unseeded, "not drawn from random.Random(seed)")
+    assert "unseeded" in r.message
+    first_failure("sample-log-uniform", numpy_generator, "not drawn from random.Random(seed)")
+    r = first_failure("sample-log-uniform", exponent_only, "the exponent, not the value")
+    assert "outside" in r.message
+    first_failure("sample-log-uniform", natural_exponent_only, "the exponent, not the value")
     r = check("sample-log-uniform", as_tensor)
     assert r.status == Status.FAILED and "list of floats" in r.message
 
 
-def test_grid_mistakes(capsys):
+def test_grid_mistakes(capsys, first_failure):
     def zipped(options):
         return [dict(zip(options, combo)) for combo in zip(*options.values())]
 
@@ -142,17 +128,17 @@ def test_grid_mistakes(capsys):
         names = list(options)
         return [dict(zip(names, combo)) for combo in itertools.product(*[sorted(v) for v in options.values()])]
 
-    r = check("grid-configs", zipped)
-    assert _named(r, "zip instead of every combination") and "shortest" in r.message
-    r = check("grid-configs", tuples)
-    assert _named(r, "tuples without the names") and "dict" in r.message
-    assert _named(check("grid-configs", lists), "tuples without the names")
-    r = check("grid-configs", reversed_order)
-    assert _named(r, "combinations in another order") and "slowest" in r.message
-    assert _named(check("grid-configs", sorted_values), "combinations in another order")
+    r = first_failure("grid-configs", zipped, "zip instead of every combination")
+    assert "shortest" in r.message
+    r = first_failure("grid-configs", tuples, "tuples without the names")
+    assert "dict" in r.message
+    first_failure("grid-configs", lists, "tuples without the names")
+    r = first_failure("grid-configs", reversed_order, "combinations in another order")
+    assert "slowest" in r.message
+    first_failure("grid-configs", sorted_values, "combinations in another order")
 
 
-def test_best_so_far_mistakes(capsys):
+def test_best_so_far_mistakes(capsys, first_failure):
     def always_max(values, direction="maximize"):
         out, best = [], None
         for v in values:
@@ -178,16 +164,16 @@ def test_best_so_far_mistakes(capsys):
             out.append(best)
         return out
 
-    r = check("best-so-far", always_max)
-    assert _named(r, "the direction ignored") and "SMALLEST" in r.message
+    r = first_failure("best-so-far", always_max, "the direction ignored")
+    assert "SMALLEST" in r.message
     r = check("best-so-far", crashes_on_none)
     assert r.status == Status.FAILED and "TypeError" in r.message and "None" in r.message
-    r = check("best-so-far", skips_none)
-    assert _named(r, "pruned trials left out") and "every trial an entry" in r.message
-    assert _named(check("best-so-far", starts_at_zero), "the best started at 0")
+    r = first_failure("best-so-far", skips_none, "pruned trials left out")
+    assert "every trial an entry" in r.message
+    first_failure("best-so-far", starts_at_zero, "the best started at 0")
 
 
-def test_suggest_lr_mistakes(capsys):
+def test_suggest_lr_mistakes(capsys, first_failure):
     def lowest_loss(lrs, losses):
         return lrs[losses.index(min(losses))]
 
@@ -204,14 +190,14 @@ def test_suggest_lr_mistakes(capsys):
         slopes = [(losses[i + 1] - losses[i]) / (lrs[i + 1] - lrs[i]) for i in range(max(lowest, 1))]
         return lrs[slopes.index(min(slopes))]
 
-    r = check("suggest-lr", lowest_loss)
-    assert _named(r, "the LR of the lowest loss") and "lowest" in r.message
-    r = check("suggest-lr", segment_end)
-    assert _named(r, "the end of the steepest segment") and "at its start" in r.message
-    r = check("suggest-lr", whole_curve)
-    assert _named(r, "looked past the minimum") and "before the lowest loss" in r.message
-    r = check("suggest-lr", linear_slope)
-    assert _named(r, "slope per unit of LR, not per decade") and "log10(lr)" in r.message
+    r = first_failure("suggest-lr", lowest_loss, "the LR of the lowest loss")
+    assert "lowest" in r.message
+    r = first_failure("suggest-lr", segment_end, "the end of the steepest segment")
+    assert "at its start" in r.message
+    r = first_failure("suggest-lr", whole_curve, "looked past the minimum")
+    assert "before the lowest loss" in r.message
+    r = first_failure("suggest-lr", linear_slope, "slope per unit of LR, not per decade")
+    assert "log10(lr)" in r.message
 
 
 # ---- a first failure names the mistake and shows only the idea of the hint ----------------------------
@@ -221,10 +207,6 @@ def test_suggest_lr_mistakes(capsys):
     ("grid-configs", "zip instead of every combination"),
     ("best-so-far", "the direction ignored"),
 ])
-def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, exercise, mistake):
-    ex = EXERCISES[exercise]
-    wrong = next(m.wrong for m in ex.mistakes if m.name == mistake)
-    r = check(exercise, wrong)
-    assert _named(r, mistake)
-    assert "step 1 of 3, the idea" in r.message and ex.hints[0] in r.message
-    assert ex.hints[1] not in r.message and ex.hints[2] not in r.message
+def test_first_failure_names_the_mistake_and_shows_only_the_idea(capsys, first_failure, exercise, mistake):
+    wrong = next(m.wrong for m in EXERCISES[exercise].mistakes if m.name == mistake)
+    first_failure(exercise, wrong, mistake)

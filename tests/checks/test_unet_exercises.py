@@ -2,7 +2,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
+from course_lib.checks import Status, check, exercises_for
 from course_lib.checks.unet import dice_score_reference, double_conv_reference, join_skip_reference
 from course_lib.models import DoubleConv, match_size
 
@@ -59,26 +59,15 @@ def test_stubs_are_not_done(capsys):
 
 
 # ---- typical mistakes fail with a helpful message, named at the first try with the idea only ----------
-def _first_try(exercise, func):
-    """Check ``func`` as a learner's first try: the verdict shows the idea (step 1) only."""
-    reset_hints(exercise)
-    result = check(exercise, func)
-    reset_hints(exercise)
-    hints = EXERCISES[exercise].hints
-    assert result.status == Status.FAILED and "step 1 of 3" in result.message and hints[0] in result.message
-    assert hints[1] not in result.message and hints[2] not in result.message
-    return result
-
-
-def test_double_conv_without_padding_fails_and_mentions_padding(capsys):
+def test_double_conv_without_padding_fails_and_mentions_padding(capsys, first_failure):
     def no_padding(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3), nn.BatchNorm2d(o), nn.ReLU(), nn.Conv2d(o, o, 3), nn.BatchNorm2d(o), nn.ReLU())
 
-    result = _first_try("double-conv", no_padding)
-    assert "padding=1" in result.message and "mistake:  no padding:" in result.message
+    result = first_failure("double-conv", no_padding, "no padding")
+    assert "padding=1" in result.message
 
 
-def test_double_conv_with_one_conv_or_no_final_relu_fails(capsys):
+def test_double_conv_with_one_conv_or_no_final_relu_fails(capsys, first_failure):
     def single(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
 
@@ -94,17 +83,17 @@ def test_double_conv_with_one_conv_or_no_final_relu_fails(capsys):
     def no_return(i, o):
         nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
 
-    single = _first_try("double-conv", single).message
-    assert "exactly 2" in single and "mistake:  a single convolution:" in single
+    single = first_failure("double-conv", single, "a single convolution").message
+    assert "exactly 2" in single
     for wrong in (no_last_relu, relu_before_bn):
-        message = _first_try("double-conv", wrong).message
-        assert "ReLU" in message and "mistake:  block does not end with ReLU:" in message, wrong.__name__
-    assert "mistake:  second conv takes in_channels:" in _first_try("double-conv", copy_paste).message
-    none = _first_try("double-conv", no_return).message
-    assert "Module" in none and "mistake:  forgot to return the block:" in none
+        message = first_failure("double-conv", wrong, "block does not end with ReLU").message
+        assert "ReLU" in message, wrong.__name__
+    first_failure("double-conv", copy_paste, "second conv takes in_channels")
+    none = first_failure("double-conv", no_return, "forgot to return the block").message
+    assert "Module" in none
 
 
-def test_join_skip_wrong_order_or_no_padding_fails(capsys):
+def test_join_skip_wrong_order_or_no_padding_fails(capsys, first_failure):
     def wrong_order(x, skip):
         x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = match_size(x, skip.shape[-2:])
@@ -125,17 +114,17 @@ def test_join_skip_wrong_order_or_no_padding_fails(capsys):
         dh, dw = skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1]
         return torch.cat([skip, F.pad(x, [dw, 0, dh, 0])], dim=1)
 
-    r1 = _first_try("join-skip", wrong_order)
-    assert r1.passed == 0 and "mistake:  upsampled x before the skip:" in r1.message
-    r2 = _first_try("join-skip", no_padding)  # the even case passes, the odd-size case raises inside torch.cat
+    r1 = first_failure("join-skip", wrong_order, "upsampled x before the skip")
+    assert r1.passed == 0
+    r2 = first_failure("join-skip", no_padding, None)  # the even case passes, the odd-size case raises inside torch.cat
     assert r2.passed == 1 and "RuntimeError" in r2.message and "mistake:" not in r2.message
-    assert "mistake:  bilinear upsampling:" in _first_try("join-skip", bilinear).message
-    assert "mistake:  resized to the skip size:" in _first_try("join-skip", stretched).message
-    r5 = _first_try("join-skip", pad_top_left)
-    assert r5.passed == 1 and "mistake:  padded on the wrong side:" in r5.message
+    first_failure("join-skip", bilinear, "bilinear upsampling")
+    first_failure("join-skip", stretched, "resized to the skip size")
+    r5 = first_failure("join-skip", pad_top_left, "padded on the wrong side")
+    assert r5.passed == 1
 
 
-def test_dice_score_mistakes_fail(capsys):
+def test_dice_score_mistakes_fail(capsys, first_failure):
     def no_empty_case(pred, target):
         return (2 * (pred.bool() & target.bool()).sum() / (pred.bool().sum() + target.bool().sum())).item()
 
@@ -152,9 +141,9 @@ def test_dice_score_mistakes_fail(capsys):
         total = int(pred.sum()) + int(target.sum())
         return 1.0 if total == 0 else 2 * int((pred.bool() & target.bool()).sum()) / total
 
-    r1 = _first_try("dice-score", no_empty_case)
-    assert r1.passed == 1 and "empty" in r1.message and "mistake:  both-empty case not handled:" in r1.message
-    r2 = _first_try("dice-score", iou_instead)
-    assert r2.passed == 0 and "mistake:  IoU instead of Dice:" in r2.message
-    assert "mistake:  background counted as overlap:" in _first_try("dice-score", equal_pixels).message
-    assert "mistake:  empty argument ignored:" in _first_try("dice-score", fixed_one).message
+    r1 = first_failure("dice-score", no_empty_case, "both-empty case not handled")
+    assert r1.passed == 1 and "empty" in r1.message
+    r2 = first_failure("dice-score", iou_instead, "IoU instead of Dice")
+    assert r2.passed == 0
+    first_failure("dice-score", equal_pixels, "background counted as overlap")
+    first_failure("dice-score", fixed_one, "empty argument ignored")

@@ -1,29 +1,9 @@
 """Lesson 00's exercises: typical mistakes are named, and a first failure shows only the idea."""
 
-import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks import EXERCISES, Status, check, exercises_for, reset_hints
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hints():
-    """Each test starts at hint step 1 (failed checks in earlier tests advance the steps)."""
-    reset_hints()
-    yield
-    reset_hints()
-
-
-def _first_failure(exercise, func, mistake):
-    """A first failed check names ``mistake`` and shows step 1 of the hint, the idea, and no later step."""
-    ex = EXERCISES[exercise]
-    result = check(exercise, func)
-    assert result.status == Status.FAILED, result.message
-    assert f"mistake:  {mistake}:" in result.message, result.message
-    assert "step 1 of 3, the idea" in result.message and ex.hints[0] in result.message
-    assert ex.hints[1] not in result.message and ex.hints[2] not in result.message
-    return result
+from course_lib.checks import Status, check, exercises_for
 
 
 def test_lesson_has_three_exercises_with_three_hint_steps():
@@ -32,9 +12,9 @@ def test_lesson_has_three_exercises_with_three_hint_steps():
         assert len(ex.hints) == 3 and ex.hint == ex.hints[0] and len(ex.mistakes) >= 2, ex.id
 
 
-def test_label_to_masks_first_failure_names_the_mistake_and_shows_only_the_idea():
-    result = _first_failure("label-to-masks", lambda lm, c: torch.stack([lm == k for k in lm.unique()]),
-                            "only the classes that occur")
+def test_label_to_masks_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    result = first_failure("label-to-masks", lambda lm, c: torch.stack([lm == k for k in lm.unique()]),
+                           "only the classes that occur")
     assert "shape (3, 2, 3), expected (4, 2, 3)" in result.message
 
 
@@ -48,9 +28,9 @@ def test_label_to_masks_mistakes():
     assert other.status == Status.FAILED and "mistake:" not in other.message
 
 
-def test_foreground_fraction_first_failure_names_the_mistake_and_shows_only_the_idea():
-    result = _first_failure("foreground-fraction", lambda lm, background=0: (lm != 0).float().mean().item(),
-                            "background always 0")
+def test_foreground_fraction_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    result = first_failure("foreground-fraction", lambda lm, background=0: (lm != 0).float().mean().item(),
+                           "background always 0")
     assert "background=1" in result.message
 
 
@@ -63,8 +43,8 @@ def test_foreground_fraction_mistakes():
     assert "mistake:  a count, not a fraction:" in count.message
 
 
-def test_class_pixel_counts_first_failure_names_the_mistake_and_shows_only_the_idea():
-    _first_failure("class-pixel-counts", lambda lm, c: torch.bincount(lm.flatten()), "classes above the largest label missing")
+def test_class_pixel_counts_first_failure_names_the_mistake_and_shows_only_the_idea(first_failure):
+    first_failure("class-pixel-counts", lambda lm, c: torch.bincount(lm.flatten()), "classes above the largest label missing")
 
 
 def test_class_pixel_counts_mistakes():
