@@ -6,7 +6,7 @@ import os
 import random
 from dataclasses import dataclass
 
-__all__ = ["DEVICE_ENV", "pick_device", "seed_everything", "set_threads", "setup", "SetupInfo"]
+__all__ = ["DEVICE_ENV", "pick_device", "resolve_device", "seed_everything", "set_threads", "setup", "SetupInfo"]
 
 DEVICE_ENV = "COURSE_DEVICE"
 _VALID_DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -81,3 +81,14 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
     if not quiet:
         print(f"course_lib ready: {info}")
     return info
+
+
+def resolve_device(device=None):
+    """The ``torch.device`` for a ``device`` argument: None/str go through :func:`pick_device`; a torch.device passes."""
+    import torch
+
+    if device is None or isinstance(device, str):
+        return pick_device(device)
+    if isinstance(device, torch.device):
+        return device
+    raise TypeError(f"device={device!r} must be None, a string like 'cpu'/'cuda' or a torch.device.")
