@@ -9,18 +9,11 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["ThresholdRule", "best_threshold", "binary_dice"]
+from . import metrics
+
+__all__ = ["ThresholdRule", "best_threshold"]
 
 _LEVELS = 256
-
-
-def binary_dice(pred: torch.Tensor, truth: torch.Tensor) -> float:
-    """Dice of two binary masks pooled over all pixels (1.0 when both are empty)."""
-    if pred.shape != truth.shape:
-        raise ValueError(f"pred {tuple(pred.shape)} and truth {tuple(truth.shape)} must have the same shape.")
-    p, t = pred.bool(), truth.bool()
-    total = int(p.sum()) + int(t.sum())
-    return 1.0 if total == 0 else 2.0 * int((p & t).sum()) / total
 
 
 @dataclass(frozen=True)
@@ -36,14 +29,16 @@ class ThresholdRule:
         return grey > self.threshold if self.above else grey < self.threshold
 
     def dice(self, grey: torch.Tensor, masks: torch.Tensor) -> float:
-        """Pooled foreground Dice of the rule on ``grey`` against ``masks`` (non-zero = foreground)."""
-        return binary_dice(self.predict(grey), masks != 0)
+        """Pooled foreground Dice of the rule on ``grey`` vs ``masks`` (non-zero = foreground; 1.0 if both empty)."""
+        return float(metrics.dice(self.predict(grey), masks != 0, num_classes=2, average="binary"))
 
     def __str__(self) -> str:
+        """The rule in words, e.g. ``pixel < 0.412``."""
         return f"pixel {'>' if self.above else '<'} {self.threshold:.3f}"
 
 
 def _check_inputs(grey: torch.Tensor, masks: torch.Tensor) -> None:
+    """Raise unless ``grey`` is a float tensor in [0, 1] and ``masks`` has its shape."""
     if not isinstance(grey, torch.Tensor) or not grey.is_floating_point():
         raise TypeError(f"grey must be a float tensor of intensities in [0, 1], got {getattr(grey, 'dtype', type(grey))}; "
                         "pass e.g. images[:, 0] or images.mean(1).")

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .validation import check_int
+
 __all__ = [
     "DEFAULT_OPSET",
     "INPUT_NAME",
@@ -80,12 +82,6 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} must be an int >= {minimum}.")
-    return int(value)
 
 
 def _images_array(images: Any, name: str = "images") -> np.ndarray:
@@ -179,6 +175,29 @@ def onnx_input_shape(path: str | os.PathLike) -> tuple[int | str, ...]:
     return tuple(d.dim_param if d.dim_param else int(d.dim_value) for d in dims)
 
 
+def _export_to(tmp: Path, model: nn.Module, x: torch.Tensor, dynamic_hw: bool, opset: int) -> None:
+    """Export ``model`` traced on ``x`` to ``tmp``; when dynamic height and width fail, warn and export fixed."""
+    problem = None
+    try:
+        _run_exporter(model, x, tmp, dynamic_hw, opset)
+        if dynamic_hw:
+            problem = _hw_problem(model, x, tmp)
+    except Exception as err:
+        if not dynamic_hw:
+            raise
+        problem = f"the exporter failed ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+    if problem:
+        warnings.warn(
+            f"export_onnx: no dynamic height and width for this model: {problem}. Exported for "
+            f"{x.shape[2]}×{x.shape[3]} images only (the batch stays dynamic): resize or pad inputs to that size.",
+            stacklevel=5,
+        )
+        _run_exporter(model, x, tmp, False, opset)
+    if isinstance(onnx_input_shape(tmp)[0], int):
+        warnings.warn(f"export_onnx: the model's forward fixed the batch size at {x.shape[0]}; feed that many "
+                      f"images at a time.", stacklevel=5)
+
+
 def export_onnx(
     model: nn.Module,
     path: str | os.PathLike,
@@ -202,7 +221,7 @@ def export_onnx(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     if not isinstance(dynamic_hw, bool):
         raise TypeError(f"dynamic_hw={dynamic_hw!r} must be True or False.")
-    opset = _check_positive_int("opset", opset, minimum=13)
+    opset = check_int("opset", opset, minimum=13)
     x = _example_input(model, example, input_shape)
     path = _check_out_path(path)
     if x.shape[0] == 1:  # torch.export treats a size-1 dimension as fixed: trace the batch with two images
@@ -217,29 +236,7 @@ def export_onnx(
             raise ValueError(
                 f"model must map images N×C×H×W to logits N×classes×H×W; for {tuple(x.shape)} it returned {got}."
             )
-
-        def write(tmp: Path) -> None:
-            problem = None
-            try:
-                _run_exporter(model, x, tmp, dynamic_hw, opset)
-                if dynamic_hw:
-                    problem = _hw_problem(model, x, tmp)
-            except Exception as err:
-                if not dynamic_hw:
-                    raise
-                problem = f"the exporter failed ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
-            if problem:
-                warnings.warn(
-                    f"export_onnx: no dynamic height and width for this model: {problem}. Exported for "
-                    f"{x.shape[2]}×{x.shape[3]} images only (the batch stays dynamic): resize or pad inputs to that size.",
-                    stacklevel=4,
-                )
-                _run_exporter(model, x, tmp, False, opset)
-            if isinstance(onnx_input_shape(tmp)[0], int):
-                warnings.warn(f"export_onnx: the model's forward fixed the batch size at {x.shape[0]}; feed that many "
-                              f"images at a time.", stacklevel=4)
-
-        return _write_atomically(path, write)
+        return _write_atomically(path, lambda tmp: _export_to(tmp, model, x, dynamic_hw, opset))
     finally:
         _restore_modes(modes)
 
@@ -257,7 +254,7 @@ class OnnxSegmenter:
         import onnxruntime as ort
 
         self.path = _check_in_path(path)
-        self.threads = torch.get_num_threads() if threads is None else _check_positive_int("threads", threads)
+        self.threads = torch.get_num_threads() if threads is None else check_int("threads", threads)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
@@ -337,9 +334,9 @@ def benchmark(
     """
     if not callable(fn):
         raise TypeError(f"fn must be a model or callable taking images, got {type(fn).__name__}.")
-    warmup = _check_positive_int("warmup", warmup, minimum=0)
-    repeats = _check_positive_int("repeats", repeats)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    warmup = check_int("warmup", warmup, minimum=0)
+    repeats = check_int("repeats", repeats)
+    batch_size = check_int("batch_size", batch_size)
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(_images_array(images))
     _images_array(images[:1] if isinstance(images, torch.Tensor) else images)  # type and shape check

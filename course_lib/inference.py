@@ -24,6 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .runtime import resolve_device
+from .validation import check_int
+
 __all__ = [
     "BLEND_MODES",
     "tile_starts",
@@ -40,21 +43,6 @@ _MIN_WEIGHT = 1e-3  # the smallest blend weight: every pixel of every window cou
 
 
 # ------------------------------------------------------------------------------------------------- validation
-def _positive_int(value: Any, name: str, example: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int, e.g. {name}={example}.")
-    return value
-
-
-def _check_overlap(overlap: Any, tile: int) -> int:
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise ValueError(
-            f"overlap={overlap!r} must be an int from 0 to tile - 1 = {tile - 1} (pixels shared by neighbouring "
-            f"windows), e.g. overlap={tile // 4}."
-        )
-    return overlap
-
-
 def _image_batch(images: Any) -> tuple[torch.Tensor, bool]:
     """``images`` as an N×C×H×W float tensor, and whether a single C×H×W image was given."""
     if not isinstance(images, torch.Tensor):
@@ -80,7 +68,7 @@ def _prepare(model: Any, images: Any, device: Any) -> tuple[torch.Tensor, bool, 
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     x, single = _image_batch(images)
     if device is not None:
-        run_on = torch.device(device)
+        run_on = resolve_device(device)
         model.to(run_on)
         return x, single, run_on
     for tensor in (*model.parameters(), *model.buffers()):
@@ -131,9 +119,9 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     (it then overlaps its neighbour by more). If ``length <= tile`` the single start is 0 (pad the image up to
     the tile, as :func:`sliding_window_predict` does). The number of windows is the smallest that can work.
     """
-    length = _positive_int(length, "length", "565")
-    tile = _positive_int(tile, "tile", "256")
-    overlap = _check_overlap(overlap, tile)
+    length = check_int("length", length)
+    tile = check_int("tile", tile)
+    overlap = check_int("overlap", overlap, minimum=0, maximum=tile - 1)
     if length <= tile:
         return [0]
     starts = list(range(0, length - tile, tile - overlap))
@@ -147,10 +135,10 @@ def blend_weights(tile: int, overlap: int | None = None, mode: str = "gaussian")
     ``"linear"``: 1 in the middle, falling linearly over the ``overlap`` pixels next to each edge
     (default ``tile // 4``) to 1 / (overlap + 1) at the edge. ``"constant"``: all ones (a plain average).
     """
-    tile = _positive_int(tile, "tile", "256")
+    tile = check_int("tile", tile)
     if mode not in BLEND_MODES:
         raise ValueError(f"mode={mode!r} is not a blend mode; use one of {', '.join(map(repr, BLEND_MODES))}.")
-    overlap = tile // 4 if overlap is None else _check_overlap(overlap, tile)
+    overlap = tile // 4 if overlap is None else check_int("overlap", overlap, minimum=0, maximum=tile - 1)
     pos = torch.arange(tile, dtype=torch.float64)
     if mode == "constant":
         ramp = torch.ones(tile, dtype=torch.float64)
@@ -205,7 +193,7 @@ def pad_to_multiple(
         raise TypeError(f"x must be a torch.Tensor (H×W, C×H×W or N×C×H×W), got {type(x).__name__}.")
     if x.ndim < 2:
         raise ValueError(f"x has shape {tuple(x.shape)}; it needs at least two axes (…×H×W).")
-    multiple = _positive_int(multiple, "multiple", "32")
+    multiple = check_int("multiple", multiple)
     if mode not in _PAD_MODES:
         raise ValueError(f"mode={mode!r} is not a padding mode; use one of {', '.join(map(repr, _PAD_MODES))}.")
     h, w = x.shape[-2:]
@@ -256,9 +244,9 @@ def sliding_window_predict(
     model there); afterwards every module's train/eval state is what it was. The result is on the images' device.
     """
     x, single, run_on = _prepare(model, images, device)
-    tile = _positive_int(tile, "tile", "256")
-    overlap = _check_overlap(overlap, tile)
-    batch_size = _positive_int(batch_size, "batch_size", "8")
+    tile = check_int("tile", tile)
+    overlap = check_int("overlap", overlap, minimum=0, maximum=tile - 1)
+    batch_size = check_int("batch_size", batch_size)
     if blend not in BLEND_MODES:
         raise ValueError(f"blend={blend!r} is not a blend mode; use one of {', '.join(map(repr, BLEND_MODES))}.")
     _, _, h, w = x.shape
@@ -303,8 +291,8 @@ def whole_image_predict(
     :func:`sliding_window_predict`: eval mode and no autograd, train state restored, C×H×W in gives K×H×W out.
     """
     x, single, run_on = _prepare(model, images, device)
-    multiple = _positive_int(multiple, "multiple", "32")
-    batch_size = _positive_int(batch_size, "batch_size", "4")
+    multiple = check_int("multiple", multiple)
+    batch_size = check_int("batch_size", batch_size)
     outputs = []
     with _EvalMode(model):
         for first in range(0, x.shape[0], batch_size):

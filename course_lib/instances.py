@@ -2,7 +2,12 @@
 
 Introduced in lesson 06 (instance segmentation). An *id map* is an H×W int64 tensor with 0 for background
 and 1..K for the K instances; *detections* are dicts with ``masks`` (K×H×W bool), ``scores`` (K) and
-``labels`` (K), the form :func:`course_lib.metrics.mask_average_precision` reads.
+``labels`` (K), the form :func:`course_lib.metrics.mask_average_precision` reads; *instance targets* are the
+dicts a detection model trains on (``boxes`` N×4, ``labels`` N, ``masks`` N×H×W uint8).
+
+This module is the one home of the conversions between id maps and per-instance masks or dicts
+(``course_lib.data`` re-exports :func:`instances_from_ids`, :func:`ids_from_instances` and
+:func:`boxes_from_masks` for its datasets).
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from .runtime import resolve_device
+from .validation import check_fraction, check_int
+
 __all__ = [
+    "boxes_from_masks",
+    "instances_from_ids",
+    "ids_from_instances",
     "connected_components",
     "instances_from_boundary",
     "split_touching",
@@ -22,6 +33,52 @@ __all__ = [
     "predict_instances",
     "instance_overlay",
 ]
+
+
+# ------------------------------------------------------------------------------------- conversions
+def boxes_from_masks(masks: torch.Tensor) -> torch.Tensor:
+    """Tight ``xyxy`` float32 boxes (pixel-edge coordinates, so a 1-pixel mask is 1x1) of N×H×W masks."""
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be N×H×W, got shape {tuple(masks.shape)}; stack one mask per instance.")
+    n = masks.shape[0]
+    if n == 0:
+        return torch.zeros((0, 4), dtype=torch.float32, device=masks.device)
+    filled = masks.bool()
+    rows = filled.any(dim=2)  # N×H: which rows hold the instance
+    cols = filled.any(dim=1)  # N×W
+    h, w = masks.shape[1:]
+    row_idx = torch.arange(h, device=masks.device)
+    col_idx = torch.arange(w, device=masks.device)
+    y0 = torch.where(rows, row_idx, h).amin(dim=1)
+    y1 = torch.where(rows, row_idx, -1).amax(dim=1) + 1
+    x0 = torch.where(cols, col_idx, w).amin(dim=1)
+    x1 = torch.where(cols, col_idx, -1).amax(dim=1) + 1
+    boxes = torch.stack([x0, y0, x1, y1], dim=1).to(torch.float32)
+    empty = ~rows.any(dim=1)
+    boxes[empty] = 0.0
+    return boxes
+
+
+def instances_from_ids(ids: torch.Tensor, label: int = 1) -> dict[str, torch.Tensor]:
+    """Detection dict (boxes float32 N×4 xyxy, labels int64 N, masks uint8 N×H×W) from an H×W id map (0 = none)."""
+    if ids.ndim != 2:
+        raise ValueError(f"ids must be an H×W map of instance ids, got shape {tuple(ids.shape)}.")
+    present = torch.unique(ids)
+    present = present[present > 0]
+    masks = (ids.unsqueeze(0) == present.view(-1, 1, 1)).to(torch.uint8)
+    return {
+        "boxes": boxes_from_masks(masks),
+        "labels": torch.full((len(present),), label, dtype=torch.int64, device=ids.device),
+        "masks": masks,
+    }
+
+
+def ids_from_instances(target: dict[str, torch.Tensor]) -> torch.Tensor:
+    """H×W int64 id map (1..N in order, 0 = none; later masks win overlaps) from a detection dict."""
+    masks = target["masks"]
+    if masks.ndim != 3:
+        raise ValueError(f"target['masks'] must be N×H×W, got shape {tuple(masks.shape)}.")
+    return ids_from_masks(masks.bool())
 
 
 def _mask2d(mask: Any, name: str) -> tuple[np.ndarray, torch.device]:
@@ -48,12 +105,6 @@ def _labels2d(labels: Any, name: str) -> tuple[np.ndarray, torch.device]:
     return arr.astype(np.int64), device
 
 
-def _check_min_size(min_size: Any) -> int:
-    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
-        raise ValueError(f"min_size={min_size!r} must be a positive int (pixels; 1 keeps every component).")
-    return min_size
-
-
 def _drop_small(ids: np.ndarray, min_size: int) -> np.ndarray:
     """Remove instances smaller than ``min_size`` pixels and renumber the rest 1..K in order."""
     if ids.max(initial=0) == 0:
@@ -74,7 +125,7 @@ def connected_components(mask: Any, connectivity: int = 4, min_size: int = 1) ->
         raise ValueError(f"connectivity={connectivity!r} must be 4 (edges touch) or 8 (corners touch too).")
     structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
     ids, _ = ndimage.label(arr, structure=structure)
-    ids = _drop_small(ids.astype(np.int64), _check_min_size(min_size))
+    ids = _drop_small(ids.astype(np.int64), check_int("min_size", min_size))
     return torch.from_numpy(ids).to(device)
 
 
@@ -83,7 +134,7 @@ def instances_from_boundary(labels: Any, interior: int = 1, boundary: int = 2, m
     from skimage.segmentation import watershed
 
     arr, device = _labels2d(labels, "labels")
-    min_size = _check_min_size(min_size)
+    min_size = check_int("min_size", min_size)
     if interior == boundary:
         raise ValueError(f"interior={interior} and boundary={boundary} must be different class ids.")
     seeds = connected_components(torch.from_numpy(arr == interior), connectivity=4).numpy()
@@ -103,9 +154,8 @@ def split_touching(mask: Any, min_distance: int = 3, min_size: int = 1) -> torch
     from skimage.segmentation import watershed
 
     arr, device = _mask2d(mask, "mask")
-    if isinstance(min_distance, bool) or not isinstance(min_distance, int) or min_distance < 1:
-        raise ValueError(f"min_distance={min_distance!r} must be a positive int (pixels between two seeds).")
-    min_size = _check_min_size(min_size)
+    check_int("min_distance", min_distance)  # pixels between two seeds
+    min_size = check_int("min_size", min_size)
     if not arr.any():
         return torch.zeros(arr.shape, dtype=torch.int64, device=device)
     distance = ndimage.gaussian_filter(ndimage.distance_transform_edt(arr), sigma=1.0)
@@ -125,8 +175,7 @@ def ids_from_masks(masks: Any, scores: Any = None, threshold: float = 0.5) -> to
         t = t[:, 0]
     if t.ndim != 3:
         raise ValueError(f"masks has shape {tuple(t.shape)}; pass K×H×W (or K×1×H×W, as Mask R-CNN gives).")
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold={threshold!r} must be between 0 and 1 (for probability masks), e.g. 0.5.")
+    check_fraction("threshold", threshold, low_open=True, high_open=True)  # for probability masks
     binary = t > threshold if t.is_floating_point() else t.bool()
     k = t.shape[0]
     if scores is None:
@@ -169,8 +218,6 @@ def predict_instances(
     device: Any = None,
 ) -> list[dict[str, torch.Tensor]]:
     """Run a torchvision detection model (e.g. Mask R-CNN) in eval mode; one detections dict per image, on CPU."""
-    from .runtime import pick_device
-
     if isinstance(images, torch.Tensor):
         if images.ndim == 3:
             images = images[None]
@@ -179,11 +226,10 @@ def predict_instances(
         images = list(images)
     if not isinstance(images, Sequence) or not all(isinstance(x, torch.Tensor) and x.ndim == 3 for x in images):
         raise ValueError("images must be a tensor N×C×H×W or a list of C×H×W tensors.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive int.")
-    if not 0 <= score_threshold < 1 or not 0 < mask_threshold < 1:
-        raise ValueError("score_threshold must be in [0, 1) and mask_threshold in (0, 1), e.g. 0.0 and 0.5.")
-    dev = pick_device(device) if device is None or isinstance(device, str) else device
+    check_int("batch_size", batch_size)
+    check_fraction("score_threshold", score_threshold, high_open=True)
+    check_fraction("mask_threshold", mask_threshold, low_open=True, high_open=True)
+    dev = resolve_device(device)
     was_training = model.training
     model.to(dev).eval()
     out: list[dict[str, torch.Tensor]] = []
@@ -207,8 +253,7 @@ def instance_overlay(image: Any, ids: Any, alpha: float = 0.45, outline: bool = 
     """H×W×3 float image with every instance of an id map in its own colour (and a 1-pixel outline)."""
     from .viz import instance_colors, to_numpy_image
 
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be between 0 (invisible) and 1 (opaque).")
+    check_fraction("alpha", alpha)  # 0 invisible, 1 opaque
     img = to_numpy_image(image)
     lab, _ = _labels2d(ids, "ids")
     if lab.shape != img.shape[:2]:

@@ -1,19 +1,15 @@
 """One line per headline figure, so the benchmark (``make bench``) and tests can read lesson results.
 
-A lesson prints ``QUALITY name = value`` with :func:`report_quality`. The test suite keeps a floor for
-each promised figure in ``tests/quality_floors.toml`` (set from measured runs); :func:`floor_problems`
-says which figures fell below their floor or were never printed.
+A lesson prints ``QUALITY name = value`` with :func:`report_quality`; :func:`parse_quality` reads such lines
+back. The floors each promised figure must reach (``tests/quality_floors.toml``) are maintainer-side, in
+:mod:`course_tools.quality`.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import re
-import tomllib
-from pathlib import Path
 
-__all__ = ["report_quality", "parse_quality", "load_floors", "floor_problems"]
+__all__ = ["report_quality", "parse_quality"]
 
 _LINE = re.compile(r"^QUALITY (?P<name>[\w.\-]+) = (?P<value>-?[0-9.]+(?:e-?\d+)?|nan)", re.MULTILINE)
 
@@ -30,32 +26,3 @@ def report_quality(name: str, value: float, note: str = "") -> float:
 def parse_quality(text: str) -> dict[str, float]:
     """Every ``QUALITY name = value`` line in ``text`` as a dict."""
     return {m["name"]: float(m["value"]) for m in _LINE.finditer(text)}
-
-
-def load_floors(path: str | os.PathLike) -> dict[str, dict[str, float]]:
-    """Floors from a TOML file: one table per notebook stem, ``"figure.name" = floor`` inside."""
-    with open(Path(path), "rb") as f:
-        raw = tomllib.load(f)
-    floors: dict[str, dict[str, float]] = {}
-    for notebook, table in raw.items():
-        if not isinstance(table, dict):
-            raise ValueError(f"{path}: {notebook!r} must be a table like [\"04_unet\"] of 'figure = floor' lines.")
-        for name, floor in table.items():
-            if isinstance(floor, bool) or not isinstance(floor, (int, float)):
-                raise ValueError(f"{path}: floor for {notebook}/{name} must be a number, got {floor!r}.")
-            floors.setdefault(notebook, {})[name] = float(floor)
-    return floors
-
-
-def floor_problems(floors: dict[str, float], quality: dict[str, float], *, complete: bool) -> list[str]:
-    """Sentences for figures below their floor (or NaN); with ``complete=True`` also for floors never reported."""
-    problems = []
-    for name, floor in sorted(floors.items()):
-        if name not in quality:
-            if complete:
-                problems.append(f"QUALITY {name} was never printed (its floor is {floor}).")
-            continue
-        value = quality[name]
-        if math.isnan(value) or value < floor:
-            problems.append(f"QUALITY {name} = {value:.4f} is below its floor {floor} (tests/quality_floors.toml).")
-    return problems

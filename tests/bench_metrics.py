@@ -1,7 +1,8 @@
 """Benchmark: course_lib.metrics mIoU vs torchmetrics on a 16×256×256 batch with 11 classes.
 
-Run: ``python tests/bench_metrics.py [--repeats 20] [--threads N] [--json out.json]``. Not collected by pytest (the speed
-assertion lives in tests/test_metrics.py); prints best-of-N milliseconds and the ratio ours / torchmetrics.
+Run: ``python tests/bench_metrics.py [--repeats 20] [--threads N] [--json out.json]``. Not collected by pytest
+(the speed assertion lives in tests/metrics/test_semantic.py); prints best-of-N milliseconds and the ratio
+ours / torchmetrics.
 """
 
 from __future__ import annotations

@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from course_lib.baselines import ThresholdRule, best_threshold, binary_dice
+from course_lib import baselines
+from course_lib.baselines import ThresholdRule, best_threshold
+from course_lib.metrics import dice
+
+
+def _binary_dice(pred, truth):
+    return float(dice(pred, truth, num_classes=2, average="binary"))
 
 
 def _brute_force(grey, masks):
@@ -11,7 +17,7 @@ def _brute_force(grey, masks):
     for k in range(256):
         for above in (True, False):
             t = (k - 0.5) / 255 if above else (k + 0.5) / 255
-            best = max(best, (binary_dice(grey > t if above else grey < t, masks != 0), t, above))
+            best = max(best, (_binary_dice(grey > t if above else grey < t, masks != 0), t, above))
     return best
 
 
@@ -38,12 +44,20 @@ def test_an_easy_image_is_solved_and_the_rule_reads_well():
     assert torch.equal(rule.predict(grey), masks.bool())
 
 
-def test_binary_dice_conventions():
+def test_rule_dice_is_the_metrics_binary_dice_and_its_conventions():
+    assert not hasattr(baselines, "binary_dice")  # one Dice: course_lib.metrics.dice
     empty = torch.zeros(3, 3, dtype=torch.bool)
-    assert binary_dice(empty, empty) == 1.0
-    assert binary_dice(~empty, empty) == 0.0
-    with pytest.raises(ValueError, match="same shape"):
-        binary_dice(empty, empty[0])
+    grey = torch.full((3, 3), 0.5)
+    never, always = ThresholdRule(1.0, above=True, train_dice=0.0), ThresholdRule(0.0, above=True, train_dice=0.0)
+    assert never.dice(grey, empty.long()) == 1.0  # nothing to find, nothing found
+    assert always.dice(grey, empty.long()) == 0.0
+    g = torch.Generator().manual_seed(0)
+    grey, masks = torch.rand(2, 5, 6, generator=g), (torch.rand(2, 5, 6, generator=g) < 0.4).long() * 3
+    half = ThresholdRule(0.5, above=False, train_dice=0.0)
+    p, t = grey < 0.5, masks != 0
+    assert half.dice(grey, masks) == 2 * int((p & t).sum()) / (int(p.sum()) + int(t.sum()))
+    with pytest.raises(ValueError, match="shape"):
+        never.dice(grey, empty[0].long())
 
 
 def test_bad_inputs_name_the_fix():

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from course_lib.authoring import MD_BEGIN
+from course_tools.authoring import MD_BEGIN
 from course_lib.config import repo_root
 
 ROOT = repo_root()

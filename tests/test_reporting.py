@@ -15,37 +15,3 @@ def test_round_trip(capsys):
 def test_bad_name():
     with pytest.raises(ValueError, match="one word"):
         report_quality("two words", 1.0)
-
-
-def test_load_floors_reads_one_table_per_notebook_and_rejects_non_numbers(tmp_path):
-    from course_lib.reporting import load_floors
-
-    good = tmp_path / "f.toml"
-    good.write_text('["04_unet"]\n"unet.test_dice" = 0.5\n["05_x"]\n"a.b" = 1\n')
-    assert load_floors(good) == {"04_unet": {"unet.test_dice": 0.5}, "05_x": {"a.b": 1.0}}
-    bad = tmp_path / "bad.toml"
-    bad.write_text('["04_unet"]\n"unet.test_dice" = "high"\n')
-    with pytest.raises(ValueError, match="must be a number"):
-        load_floors(bad)
-
-
-def test_floor_problems_names_low_nan_and_missing_figures():
-    from course_lib.reporting import floor_problems
-
-    floors = {"a": 0.5, "b": 0.2, "c": 0.1}
-    assert floor_problems(floors, {"a": 0.5, "b": 0.3, "c": 0.1}, complete=True) == []
-    got = floor_problems(floors, {"a": 0.49, "b": float("nan")}, complete=False)
-    assert len(got) == 2 and "a = 0.4900 is below its floor 0.5" in got[0] and "b = nan" in got[1]
-    assert floor_problems(floors, {"a": 0.6, "b": 0.3}, complete=True) == ["QUALITY c was never printed (its floor is 0.1)."]
-
-
-def test_the_repository_floors_file_names_real_notebooks():
-    from pathlib import Path
-
-    from course_lib.reporting import load_floors
-
-    root = Path(__file__).resolve().parents[1]
-    floors = load_floors(root / "tests" / "quality_floors.toml")
-    assert floors, "tests/quality_floors.toml has no floors"
-    for stem in floors:
-        assert (root / "solutions" / f"{stem}.ipynb").is_file(), f"floors for {stem!r}, but there is no solutions/{stem}.ipynb"

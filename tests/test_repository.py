@@ -17,7 +17,7 @@ def _name(req: str) -> str:
 
 
 def test_build_notebooks_check_passes():
-    run = subprocess.run([sys.executable, "-m", "course_lib", "build-notebooks", "--check"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "course_tools", "build-notebooks", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -63,11 +63,37 @@ def test_ci_runs_the_readme_test_command():
     assert "make lab" in (ROOT / "README.md").read_text()[:3000]
 
 
-@pytest.mark.parametrize("module", ["checks", "config", "runtime", "viz", "authoring", "doctor"])
+@pytest.mark.parametrize("module", ["course_lib.checks", "course_lib.config", "course_lib.runtime", "course_lib.viz",
+                                    "course_lib.doctor", "course_lib.recipes", "course_lib.reporting", "course_lib.convolution",
+                                    "course_lib.labels", "course_lib.selection", "course_lib.sampling", "course_lib.models.keras_blocks",
+                                    "course_tools", "course_tools.authoring", "course_tools.checkpoints", "course_tools.grading",
+                                    "course_tools.quality", "course_tools.syllabus", "course_tools.__main__"])
 def test_modules_declare_all(module):
     import importlib
 
-    mod = importlib.import_module(f"course_lib.{module}")
+    mod = importlib.import_module(module)
     assert isinstance(mod.__all__, list) and mod.__all__
     for name in mod.__all__:
-        assert hasattr(mod, name), f"course_lib.{module}.__all__ names {name} that does not exist"
+        if hasattr(mod, "__path__") and not hasattr(mod, name):  # a package's __all__ may name its sub-modules
+            importlib.import_module(f"{module}.{name}")
+        assert hasattr(mod, name), f"{module}.__all__ names {name} that does not exist"
+
+
+def test_course_lib_imports_course_tools_only_in_its_command_line():
+    """Learners import course_lib; the maintainer tools build on it, never the other way round."""
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "course_lib").rglob("*.py")
+                 if path.name != "__main__.py" or path.parent.name != "course_lib"
+                 if re.search(r"^\s*(from|import)\s+course_tools\b", path.read_text(), re.MULTILINE)]
+    assert offenders == [], f"course_lib modules import course_tools: {offenders}"
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_lessons_continue_with_library_functions_not_exercise_answers(folder):
+    """After an exercise a lesson uses course_lib's own functions; the checkers' ``*_reference`` answers stay in checks."""
+    found = []
+    for path in sorted((ROOT / folder).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            names = sorted(set(re.findall(r"\b\w+_reference\b", cell.source))) if cell.cell_type == "code" else []
+            if names:
+                found.append(f"{path.name} [{cell.get('id')}]: {', '.join(names)}")
+    assert found == [], "cells that use an exercise's reference answer:\n" + "\n".join(found)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from course_lib.authoring import MD_BEGIN, MD_END, MD_STUB
+from course_tools.authoring import MD_BEGIN, MD_END, MD_STUB
 from course_lib.config import repo_root
 
 ROOT = repo_root()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time `python -m course_lib grade` on a class of finished submissions: COPIES learners who each hand in
+# Time `python -m course_tools grade` on a class of finished submissions: COPIES learners who each hand in
 # NOTEBOOK (default: the lesson-04 solution), graded JOBS notebooks at a time. For the instructor guide.
 #
 #   bash tools/time-grading.sh                      # 20 learners, --jobs 2
@@ -39,7 +39,7 @@ done
 echo "time-grading: $COPIES x $(basename "$NOTEBOOK"), --jobs $JOBS, --timeout $TIMEOUT, $(nproc) cores"
 echo "time-grading: load before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 start=$(date +%s.%N)
-"$PY" -m course_lib grade "$work/subs" --out "$work/grades.csv" --jobs "$JOBS" --timeout "$TIMEOUT" | grep -v '^ \|^learner_\|^$'
+"$PY" -m course_tools grade "$work/subs" --out "$work/grades.csv" --jobs "$JOBS" --timeout "$TIMEOUT" | grep -v '^ \|^learner_\|^$'
 end=$(date +%s.%N)
 echo "time-grading: load after:  $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 rows=$(($(wc -l < "$work/grades.csv") - 1))

@@ -1,7 +1,7 @@
 """Exercises of lesson 01 (CNN foundations): convolution by hand, output sizes, receptive fields.
 
-The reference answers here are also what the lesson uses after each exercise, so the notebook
-runs on even when an exercise is left open.
+The reference answers are the library's own functions (``course_lib.convolution``), which the lesson also
+uses after each exercise, so the notebook runs on even when an exercise is left open.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import convolution
 from .core import Case, Mistake, compare
 from .registry import register
 
@@ -23,61 +24,24 @@ __all__ = [
 LESSON = "01_cnn_foundations"
 
 
-def _check_ints(**values: int) -> None:
-    minimum = {"n": 1, "k": 1, "s": 1, "p": 0, "d": 1, "output_padding": 0}
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum[name]:
-            raise ValueError(f"{name}={value!r} must be an int >= {minimum[name]}.")
-
-
 def conv_output_size_reference(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """Reference answer: output length of a convolution, floor((n + 2p - d(k-1) - 1) / s) + 1."""
-    _check_ints(n=n, k=k, s=s, p=p, d=d)
-    size = (n + 2 * p - d * (k - 1) - 1) // s + 1
-    if size < 1:
-        raise ValueError(f"a kernel of size k={k} with dilation d={d} does not fit an input of n={n} with padding p={p}; "
-                         f"pad more or use a smaller kernel.")
-    return int(size)
+    return convolution.conv_output_size(n, k, s=s, p=p, d=d)
 
 
 def conv2d_single_reference(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Reference answer: 'valid' 2-D cross-correlation of one H×W image with one kh×kw kernel (float64, no flip)."""
-    image, kernel = np.asarray(image, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
-    if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"image {image.shape} and kernel {kernel.shape} must both be 2-D arrays.")
-    kh, kw = kernel.shape
-    out_h, out_w = image.shape[0] - kh + 1, image.shape[1] - kw + 1
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"kernel {kernel.shape} is larger than image {image.shape}; use a smaller kernel.")
-    out = np.zeros((out_h, out_w))
-    for i in range(out_h):
-        for j in range(out_w):
-            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
-    return out
+    return convolution.conv2d_loops(image, kernel)
 
 
 def receptive_field_reference(layers: Sequence[tuple[int, int]]) -> int:
     """Reference answer: receptive field (in input pixels) of a stack of (kernel, stride) layers."""
-    rf, jump = 1, 1  # one output pixel sees one pixel; neighbouring outputs are `jump` input pixels apart
-    for number, layer in enumerate(layers):
-        if len(layer) != 2:
-            raise ValueError(f"layers[{number}]={layer!r} must be a (kernel, stride) pair.")
-        k, s = layer
-        _check_ints(k=k, s=s)
-        rf += (k - 1) * jump
-        jump *= s
-    return int(rf)
+    return convolution.receptive_field(layers)
 
 
 def transposed_output_size_reference(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
     """Reference answer: output length of a transposed convolution, (n-1)s - 2p + d(k-1) + output_padding + 1."""
-    _check_ints(n=n, k=k, s=s, p=p, d=d, output_padding=output_padding)
-    if output_padding >= max(s, d):
-        raise ValueError(f"output_padding={output_padding} must be smaller than the stride s={s} or the dilation d={d}.")
-    size = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-    if size < 1:
-        raise ValueError(f"padding p={p} removes more than the transposed convolution makes; use less padding.")
-    return int(size)
+    return convolution.transposed_output_size(n, k, s=s, p=p, d=d, output_padding=output_padding)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -168,65 +168,72 @@ def compare(expected: Any, got: Any, atol: float = 1e-6, rtol: float = 1e-5, pat
     import numpy as np
     import torch
 
-    if isinstance(expected, torch.Tensor) or isinstance(expected, np.ndarray):
-        kind = "torch.Tensor" if isinstance(expected, torch.Tensor) else "numpy.ndarray"
-        if not isinstance(got, type(expected)):
-            return f"{path} should be a {kind}, but it is a {type(got).__name__}."
-        if tuple(got.shape) != tuple(expected.shape):
-            return f"{path} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}."
-        if got.dtype != expected.dtype:
-            return f"{path} has dtype {got.dtype}, expected {expected.dtype}."
-        e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
-        g = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got
-        if e.dtype.kind in "fc":
-            same = np.isclose(g, e, atol=atol, rtol=rtol, equal_nan=True)
-        else:
-            same = g == e
-        if not np.all(same):
-            bad = np.argwhere(~np.asarray(same))
-            first = tuple(int(i) for i in bad[0]) if bad.size else ()
-            return (
-                f"{path} has the right shape and dtype but {len(bad)} of {e.size} values differ; "
-                f"first at index {first}: got {g[first].item()!r}, expected {e[first].item()!r}."
-            )
-        return None
+    if isinstance(expected, (torch.Tensor, np.ndarray)):
+        return _compare_arrays(expected, got, atol, rtol, path)
     if isinstance(expected, bool):
         if not isinstance(got, (bool, np.bool_)):
             return f"{path} should be a bool (True/False), but it is a {type(got).__name__}."
         return None if bool(got) == expected else f"{path} is {got}, expected {expected}."
     if isinstance(expected, (int, float)):
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            return f"{path} is a one-element tensor; return a plain Python number with .item()."
-        if not isinstance(got, (int, float, np.integer, np.floating)) or isinstance(got, bool):
-            return f"{path} should be a number, but it is a {type(got).__name__}."
-        if isinstance(expected, float) and math.isnan(expected):
-            return None if math.isnan(float(got)) else f"{path} is {got}, expected NaN."
-        if isinstance(expected, int) and not isinstance(expected, bool) and not float(got).is_integer():
-            return f"{path} is {got}, expected the whole number {expected}."
-        if math.isclose(float(got), float(expected), abs_tol=atol, rel_tol=rtol):
-            return None
-        return f"{path} is {got!r}, expected {expected!r}."
+        return _compare_numbers(expected, got, atol, rtol, path)
     if isinstance(expected, (list, tuple)):
         if not isinstance(got, (list, tuple)):
             return f"{path} should be a {type(expected).__name__}, but it is a {type(got).__name__}."
         if len(got) != len(expected):
             return f"{path} has {len(got)} items, expected {len(expected)}."
-        for i, (e, g) in enumerate(zip(expected, got)):
-            reason = compare(e, g, atol, rtol, f"{path}[{i}]")
-            if reason:
-                return reason
-        return None
+        reasons = (compare(e, g, atol, rtol, f"{path}[{i}]") for i, (e, g) in enumerate(zip(expected, got)))
+        return next((r for r in reasons if r), None)
     if isinstance(expected, dict):
         if not isinstance(got, dict):
             return f"{path} should be a dict, but it is a {type(got).__name__}."
         if set(got) != set(expected):
             return f"{path} has keys {sorted(map(str, got))}, expected {sorted(map(str, expected))}."
-        for key in expected:
-            reason = compare(expected[key], got[key], atol, rtol, f"{path}[{key!r}]")
-            if reason:
-                return reason
-        return None
+        reasons = (compare(expected[k], got[k], atol, rtol, f"{path}[{k!r}]") for k in expected)
+        return next((r for r in reasons if r), None)
     return None if got == expected else f"{path} is {got!r}, expected {expected!r}."
+
+
+def _compare_arrays(expected: Any, got: Any, atol: float, rtol: float, path: str) -> str | None:
+    """:func:`compare` for a tensor or numpy array: type, shape, dtype, then the values (floats within tolerance)."""
+    import numpy as np
+    import torch
+
+    kind = "torch.Tensor" if isinstance(expected, torch.Tensor) else "numpy.ndarray"
+    if not isinstance(got, type(expected)):
+        return f"{path} should be a {kind}, but it is a {type(got).__name__}."
+    if tuple(got.shape) != tuple(expected.shape):
+        return f"{path} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}."
+    if got.dtype != expected.dtype:
+        return f"{path} has dtype {got.dtype}, expected {expected.dtype}."
+    e = expected.detach().cpu().numpy() if isinstance(expected, torch.Tensor) else expected
+    g = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got
+    same = np.isclose(g, e, atol=atol, rtol=rtol, equal_nan=True) if e.dtype.kind in "fc" else g == e
+    if np.all(same):
+        return None
+    bad = np.argwhere(~np.asarray(same))
+    first = tuple(int(i) for i in bad[0]) if bad.size else ()
+    return (
+        f"{path} has the right shape and dtype but {len(bad)} of {e.size} values differ; "
+        f"first at index {first}: got {g[first].item()!r}, expected {e[first].item()!r}."
+    )
+
+
+def _compare_numbers(expected: int | float, got: Any, atol: float, rtol: float, path: str) -> str | None:
+    """:func:`compare` for a Python number: a plain number is wanted, whole if ``expected`` is an int."""
+    import numpy as np
+    import torch
+
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        return f"{path} is a one-element tensor; return a plain Python number with .item()."
+    if not isinstance(got, (int, float, np.integer, np.floating)) or isinstance(got, bool):
+        return f"{path} should be a number, but it is a {type(got).__name__}."
+    if isinstance(expected, float) and math.isnan(expected):
+        return None if math.isnan(float(got)) else f"{path} is {got}, expected NaN."
+    if isinstance(expected, int) and not float(got).is_integer():
+        return f"{path} is {got}, expected the whole number {expected}."
+    if math.isclose(float(got), float(expected), abs_tol=atol, rel_tol=rtol):
+        return None
+    return f"{path} is {got!r}, expected {expected!r}."
 
 
 def _learner_frame(exc: BaseException) -> str:

@@ -31,16 +31,9 @@ def keras_double_conv_reference(filters: int):
     ``use_bias=False`` and ``momentum=0.9`` make it the exact twin of ``models.DoubleConv`` (PyTorch's
     BatchNorm momentum 0.1 is Keras's 0.9: Keras counts the weight of the old average, PyTorch of the new batch).
     """
-    keras = _keras()
-    layers = keras.layers
-    return keras.Sequential([
-        layers.Conv2D(filters, 3, padding="same", use_bias=False),
-        layers.BatchNormalization(momentum=0.9),
-        layers.ReLU(),
-        layers.Conv2D(filters, 3, padding="same", use_bias=False),
-        layers.BatchNormalization(momentum=0.9),
-        layers.ReLU(),
-    ])
+    from ..models import keras_blocks
+
+    return keras_blocks.double_conv(filters)
 
 
 # ------------------------------------------------------------------------------------------------ helpers

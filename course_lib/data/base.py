@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..validation import check_choice, check_fraction, check_int
 from .targets import TARGET_TYPES, target_from_ids
 
-__all__ = ["SegmentationDataset", "as_tensors", "parse_size", "check_choice", "seeded_split", "SPLITS"]
+__all__ = ["SegmentationDataset", "as_tensors", "parse_size", "seeded_split", "SPLITS"]
 
 #: The split names every dataset accepts ("all" = every sample, no split).
 SPLITS = ("train", "val", "test", "all")
@@ -37,18 +38,9 @@ def parse_size(size: Any, name: str = "size") -> tuple[int, int] | None:
     return h, w
 
 
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError naming the argument."""
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; use one of: {', '.join(repr(c) for c in choices)}.")
-    return value
-
-
 def as_tensors(dataset: Any, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` (default: all) image/target pairs of ``dataset`` stacked into two tensors (images N×C×H×W, targets N×H×W)."""
-    count = len(dataset) if n is None else n
-    if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= len(dataset):
-        raise ValueError(f"n={n!r} must be between 1 and len(dataset)={len(dataset)} (or None for all).")
+    count = check_int("n", len(dataset) if n is None else n, maximum=len(dataset))
     pairs = [dataset[i] for i in range(count)]
     if not isinstance(pairs[0][1], torch.Tensor):
         raise TypeError("as_tensors needs tensor targets (semantic, boundary or ids), not detection dicts; "
@@ -60,9 +52,8 @@ def seeded_split(
     keys: Sequence[str], split: str, *, val_fraction: float, test_fraction: float, seed: int
 ) -> list[str]:
     """Deterministic train/val/test split of ``keys``: sorted, shuffled with ``seed``, then cut by the fractions."""
-    for arg, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 <= frac < 1.0:
-            raise ValueError(f"{arg}={frac!r} must be in [0, 1), e.g. {arg}=0.15.")
+    check_fraction("val_fraction", val_fraction, high_open=True)
+    check_fraction("test_fraction", test_fraction, high_open=True)
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(f"val_fraction + test_fraction = {val_fraction + test_fraction} leaves nothing to train on; keep it below 1.")
     keys = sorted(keys)

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from ..validation import check_choice
 from .registry import DATASETS
 
 __all__ = ["load", "list_datasets", "describe", "LessonData", "CAPSTONE_DATASETS", "capstone_needs", "CapstoneData", "load_capstone"]
@@ -63,10 +64,8 @@ def load_capstone(
     """
     from .download import DatasetUnavailableError
 
-    if name not in DATASETS or DATASETS[name].synthetic:
-        raise ValueError(f"name={name!r} must be a real dataset, one of: {', '.join(n for n, i in DATASETS.items() if not i.synthetic)}.")
-    if standin not in DATASETS or not DATASETS[standin].synthetic:
-        raise ValueError(f"standin={standin!r} must be a synthetic dataset, one of: {', '.join(n for n, i in DATASETS.items() if i.synthetic)}.")
+    check_choice("name", name, list_datasets(synthetic=False))
+    check_choice("standin", standin, list_datasets(synthetic=True))
     try:
         splits = [load(name, split, **(options or {})) for split in ("train", "val", "test")]
         counts = "/".join(str(len(s)) for s in splits)
@@ -108,8 +107,7 @@ def load(name: str, split: str = "train", **options: Any) -> Dataset:
 
 def list_datasets(kind: str | None = None, synthetic: bool | None = None) -> list[str]:
     """Names of the datasets, optionally only one ``kind`` ('semantic'/'instance') or only (non-)synthetic ones."""
-    if kind not in (None, "semantic", "instance"):
-        raise ValueError(f"kind={kind!r} must be None, 'semantic' or 'instance'.")
+    check_choice("kind", kind, (None, "semantic", "instance"))
     return [
         n for n, info in DATASETS.items()
         if (kind is None or info.kind == kind) and (synthetic is None or info.synthetic == synthetic)

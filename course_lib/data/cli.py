@@ -7,7 +7,9 @@ import sys
 from typing import TextIO
 
 from ..config import DATA_DIR_ENV, DATA_MIRROR_ENV, data_dir, data_mirror
-from .download import DatasetUnavailableError, DownloadError, UnsafeArchiveError, fetch
+from .archives import UnsafeArchiveError
+from .download import DatasetUnavailableError, DownloadError, fetch
+from .layouts import count_samples
 from .registry import DATASETS
 
 __all__ = ["REAL_NAMES", "resolve_names", "download_datasets", "run_download"]
@@ -30,8 +32,6 @@ def resolve_names(names: list[str]) -> list[str]:
 
 def _fetch_one(name: str, verify: bool, err: TextIO) -> bool:
     """Fetch one dataset and print where it is; on failure print why and what to do. True on success."""
-    from .real import count_samples
-
     try:
         root = fetch(name, verify=verify, quiet=False)
     except (DatasetUnavailableError, DownloadError, UnsafeArchiveError) as exc:

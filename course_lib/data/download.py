@@ -7,7 +7,7 @@ How a dataset gets into the cache (``course_lib.config.data_dir()``, i.e. ``$COU
   dataset's folder is copied from the mirror, checked against ``MANIFEST.sha256`` when the mirror
   has one. The network is never used then.
 * otherwise the official downloads listed in :data:`course_lib.data.registry.DOWNLOADS` are fetched
-  and archives unpacked.
+  and archives unpacked (checked member by member, :func:`course_lib.data.archives.safe_extract`).
 
 Each file is fetched by :func:`pooch.retrieve` (hash check, then an atomic rename into place) with
 a downloader written here that resumes an interrupted transfer from a ``.part`` file. With
@@ -20,13 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-import tarfile
 import tempfile
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -36,6 +33,8 @@ from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
 from ..config import DATA_MIRROR_ENV, data_dir, data_mirror
+from .archives import UnsafeArchiveError, safe_extract
+from .layouts import count_samples
 from .registry import DATASETS, DOWNLOADS
 
 __all__ = [
@@ -67,10 +66,6 @@ class DatasetUnavailableError(RuntimeError):
 
 class DownloadError(RuntimeError):
     """A file was fetched but is not what it should be (e.g. its SHA-256 does not match)."""
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive holds a member that would be written outside the target folder."""
 
 
 def sha256sum(path: str | Path) -> str:
@@ -228,85 +223,6 @@ def download_file(
 
 
 # --------------------------------------------------------------------------------------------------
-# safe archive extraction
-# --------------------------------------------------------------------------------------------------
-def _member_target(dest: Path, name: str) -> Path:
-    """Where a member called ``name`` lands under ``dest``; raises UnsafeArchiveError if outside it."""
-    clean = name.replace("\\", "/")
-    if clean.startswith("/") or re.match(r"^[A-Za-z]:", clean):
-        raise UnsafeArchiveError(f"archive member {name!r} has an absolute path; refusing to unpack the archive.")
-    if ".." in PurePosixPath(clean).parts:
-        raise UnsafeArchiveError(f"archive member {name!r} climbs out of the target with '..'; refusing to unpack the archive.")
-    target = (dest / clean).resolve()
-    if target != dest and dest not in target.parents:
-        raise UnsafeArchiveError(f"archive member {name!r} would be written outside {dest}; refusing to unpack the archive.")
-    return target
-
-
-def _check_tar_member(dest: Path, member: tarfile.TarInfo) -> None:
-    target = _member_target(dest, member.name)
-    if member.issym() or member.islnk():
-        link = member.linkname.replace("\\", "/")
-        if link.startswith("/") or re.match(r"^[A-Za-z]:", link):
-            raise UnsafeArchiveError(f"archive link {member.name!r} -> {member.linkname!r} points to an absolute path; refusing.")
-        base = target.parent if member.issym() else dest  # hard links are relative to the archive root
-        resolved = Path(os.path.normpath(base / link))
-        if resolved != dest and dest not in resolved.parents:
-            raise UnsafeArchiveError(f"archive link {member.name!r} -> {member.linkname!r} points outside {dest}; refusing.")
-    elif not (member.isfile() or member.isdir()):
-        raise UnsafeArchiveError(f"archive member {member.name!r} is a device or pipe; refusing to unpack the archive.")
-
-
-def safe_extract(archive: str | Path, dest: str | Path, *, strip: str = "") -> list[Path]:
-    """Unpack a .zip or .tar(.gz/.bz2/.xz) into ``dest`` after checking every member; returns the files written.
-
-    Only members whose names start with ``strip`` are unpacked, with that prefix removed. The whole
-    archive is refused (:class:`UnsafeArchiveError`, nothing written) if any member has an absolute
-    path, contains ``..``, is a link pointing outside ``dest``, or is a device file.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    dest = dest.resolve()
-    written: list[Path] = []
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            for info in infos:  # check everything first
-                _member_target(dest, info.filename)
-            for info in infos:
-                if not info.filename.startswith(strip) or info.filename == strip:
-                    continue
-                target = _member_target(dest, info.filename[len(strip):])
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK_SIZE)
-                written.append(target)
-        return written
-    if not tarfile.is_tarfile(archive):
-        raise ValueError(f"archive={str(archive)!r} is neither a zip nor a tar file; cannot unpack it.")
-    with tarfile.open(archive) as tf:
-        members = tf.getmembers()
-        for member in members:
-            _check_tar_member(dest, member)
-        chosen = []
-        for member in members:
-            if not member.name.startswith(strip) or member.name.rstrip("/") == strip.rstrip("/"):
-                continue
-            member.name = member.name[len(strip):]
-            if member.islnk() and member.linkname.startswith(strip):
-                member.linkname = member.linkname[len(strip):]
-            _check_tar_member(dest, member)
-            chosen.append(member)
-        extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        tf.extractall(dest, members=chosen, **extra)
-        written = [dest / m.name for m in chosen if m.isfile()]
-    return written
-
-
-# --------------------------------------------------------------------------------------------------
 # the cache, the mirror, and fetching a whole dataset
 # --------------------------------------------------------------------------------------------------
 def _real_info(name: str):
@@ -372,16 +288,10 @@ def mirror_listing(mirror: str, folder: str) -> list[tuple[str, str | None]]:
     return entries
 
 
-def _samples_found(name: str, root: Path) -> int:
-    from .real import count_samples
-
-    return count_samples(name, root)
-
-
 def is_present(name: str) -> bool:
     """True if the dataset is in the cache: its folder holds samples and no fetch was left unfinished."""
     root = dataset_root(name)
-    return root.is_dir() and not interrupted(name) and _samples_found(name, root) > 0
+    return root.is_dir() and not interrupted(name) and count_samples(name, root) > 0
 
 
 def interrupted(name: str) -> bool:
@@ -524,7 +434,7 @@ def fetch(name: str, *, verify: bool = False, quiet: bool = True) -> Path:
         raise DatasetUnavailableError(f"{err}\n{instructions(name)}") from None
     except (OSError, requests.RequestException) as err:
         raise DatasetUnavailableError(instructions(name, reason=err)) from err
-    if _samples_found(name, root) == 0:
+    if count_samples(name, root) == 0:
         raise DatasetUnavailableError(instructions(name, reason=f"no usable samples found in {root} after fetching from {source}"))
     record = {"dataset": name, "source": source, "fetched": time.strftime("%Y-%m-%d %H:%M:%S"), "files": hashes}
     marker = root / _COMPLETE

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .base import SegmentationDataset, check_choice, parse_size, seeded_split
+from ..validation import check_choice, check_int
+from .base import SegmentationDataset, parse_size, seeded_split
 from .download import DatasetUnavailableError, dataset_root, fetch, instructions, is_present
+from .layouts import (
+    LAYOUT_HINTS,
+    count_samples,
+    discover_camvid,
+    discover_drive,
+    discover_dsb2018,
+    discover_isbi2012,
+    discover_oxford_pets,
+    natural_key,
+)
 from .registry import DATASETS
 
 __all__ = [
@@ -23,16 +33,6 @@ __all__ = [
     "REAL_LOADERS",
     "count_samples",
 ]
-
-
-def natural_key(text: str) -> list:
-    """Sort key that puts ``img_2`` before ``img_10``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-def _visible(path: Path) -> bool:
-    """False for hidden files and macOS '._' resource forks (found in some official archives)."""
-    return not path.name.startswith(".")
 
 
 def _read_image(path: Path, mode: str) -> torch.Tensor:
@@ -86,8 +86,7 @@ class RealDataset(SegmentationDataset):
         ignore_index: int | None | str = "default",
     ) -> None:
         info = DATASETS[name]
-        if not isinstance(split_seed, int) or isinstance(split_seed, bool) or split_seed < 0:
-            raise ValueError(f"split_seed={split_seed!r} must be a non-negative int, e.g. split_seed=0.")
+        split_seed = check_int("split_seed", split_seed, minimum=0)
         if not isinstance(download, bool):
             raise ValueError(f"download={download!r} must be True or False.")
         super().__init__(
@@ -120,7 +119,7 @@ class RealDataset(SegmentationDataset):
             if count_samples(name, root) == 0:
                 raise ValueError(
                     f"root={str(root)!r} holds no {name!r} samples in the original layout; point it at the folder "
-                    f"that holds e.g. {_LAYOUT_HINT[name]}."
+                    f"that holds e.g. {LAYOUT_HINTS[name]}."
                 )
             return root
         if is_present(name):
@@ -163,12 +162,7 @@ class ISBI2012(RealDataset):
 
     seeded = True
 
-    @staticmethod
-    def discover(root: Path) -> dict[str, tuple]:
-        images, labels = root / "train" / "image", root / "train" / "label"
-        if not images.is_dir():
-            return {}
-        return {p.stem: (p, labels / p.name) for p in images.glob("*.png") if _visible(p) and (labels / p.name).is_file()}
+    discover = staticmethod(discover_isbi2012)
 
     def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, label_path = self.samples[index]
@@ -179,16 +173,7 @@ class ISBI2012(RealDataset):
 class CamVid(RealDataset):
     """CamVid (SegNet 11-class): ``<split>/X.png`` with ``<split>annot/X.png``; split lists from ``<split>.txt``."""
 
-    @staticmethod
-    def discover(root: Path) -> dict[str, tuple]:
-        found = {}
-        for split in ("train", "val", "test"):
-            folder, annot = root / split, root / f"{split}annot"
-            if folder.is_dir():
-                for p in folder.glob("*.png"):
-                    if _visible(p) and (annot / p.name).is_file():
-                        found[f"{split}/{p.stem}"] = (p, annot / p.name)
-        return found
+    discover = staticmethod(discover_camvid)
 
     def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
         keys = []
@@ -234,16 +219,7 @@ class OxfordPets(RealDataset):
             lut[3] = {"ignore": 255, "pet": 1, "background": 0}[border]
         self._lut = lut
 
-    @staticmethod
-    def discover(root: Path) -> dict[str, tuple]:
-        images, trimaps = root / "images", root / "annotations" / "trimaps"
-        if not images.is_dir():
-            return {}
-        return {
-            p.stem: (p, trimaps / f"{p.stem}.png")
-            for p in images.glob("*.jpg")
-            if _visible(p) and (trimaps / f"{p.stem}.png").is_file()
-        }
+    discover = staticmethod(discover_oxford_pets)
 
     def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
         trainval, test = self.root / "annotations" / "trainval.txt", self.root / "annotations" / "test.txt"
@@ -273,17 +249,7 @@ class DSB2018(RealDataset):
     seeded = True
     has_instances = True
 
-    @staticmethod
-    def discover(root: Path) -> dict[str, tuple]:
-        found = {}
-        if not root.is_dir():
-            return found
-        for image in root.glob("**/images/*.png"):
-            sample = image.parent.parent
-            masks = sorted((p for p in (sample / "masks").glob("*.png") if _visible(p)), key=lambda p: natural_key(p.name))
-            if _visible(image) and masks:
-                found[sample.name] = (image, tuple(masks))
-        return found
+    discover = staticmethod(discover_dsb2018)
 
     def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
         stage = {key: image.relative_to(self.root).parts[0] for key, (image, _) in found.items()}
@@ -312,20 +278,7 @@ class DRIVE(RealDataset):
             kwargs.update(ignore_index=None)
         super().__init__(name, split, **kwargs)
 
-    @staticmethod
-    def discover(root: Path) -> dict[str, tuple]:
-        found = {}
-        for part in ("training", "test"):
-            images = root / part / "images"
-            if not images.is_dir():
-                continue
-            for p in images.glob(f"*_{part}.tif"):
-                number = p.name.split("_")[0]
-                manual = root / part / "1st_manual" / f"{number}_manual1.gif"
-                fov = root / part / "mask" / f"{number}_{part}_mask.gif"
-                if _visible(p) and manual.is_file():
-                    found[f"{part}/{number}"] = (p, manual, fov if fov.is_file() else None)
-        return found
+    discover = staticmethod(discover_drive)
 
     def _split_keys(self, found: dict[str, tuple], split: str) -> list[str]:
         training = sorted((k for k in found if k.startswith("training/")), key=natural_key)
@@ -366,16 +319,3 @@ REAL_LOADERS: dict[str, type[RealDataset]] = {
     "dsb2018": DSB2018,
     "drive": DRIVE,
 }
-
-_LAYOUT_HINT = {
-    "isbi2012": "train/image/0.png and train/label/0.png",
-    "camvid": "train/0001TP_006690.png, trainannot/0001TP_006690.png and train.txt",
-    "oxford-pets": "images/Abyssinian_1.jpg and annotations/trimaps/Abyssinian_1.png",
-    "dsb2018": "stage1_train/<id>/images/<id>.png and stage1_train/<id>/masks/*.png",
-    "drive": "training/images/21_training.tif, training/1st_manual/21_manual1.gif and training/mask/21_training_mask.gif",
-}
-
-
-def count_samples(name: str, root: str | Path) -> int:
-    """How many complete samples of real dataset ``name`` are in ``root`` (original layout)."""
-    return len(REAL_LOADERS[name].discover(Path(root)))

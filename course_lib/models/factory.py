@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from torch import nn
 
+from ..validation import check_int
+
 __all__ = ["create", "list_models", "model_options", "ModelSpec"]
 
 
@@ -143,9 +145,8 @@ def create(name: str, in_channels: int = 3, num_classes: int = 2, **options: Any
     For ``"maskrcnn"`` ``num_classes`` includes the background.
     """
     spec = _spec(name)
-    for arg, value in (("in_channels", in_channels), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{arg}={value!r} must be a positive int.")
+    check_int("in_channels", in_channels)
+    check_int("num_classes", num_classes)
     if spec.name not in _SMP_DESCRIPTIONS:  # smp options are checked in build_smp against smp's signature
         valid = model_options(spec.name)
         unknown = sorted(set(options) - set(valid))

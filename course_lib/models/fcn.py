@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import ConvBNReLU, match_size
-from .validation import check_choice, check_positive_int
+from ..validation import check_choice, check_int
 
 __all__ = ["FCN", "bilinear_kernel", "FCN_VARIANTS"]
 
@@ -54,9 +54,9 @@ class FCN(nn.Module):
         variant: str = "8s",
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("base_channels", base_channels)
+        check_int("in_channels", in_channels)
+        check_int("num_classes", num_classes)
+        check_int("base_channels", base_channels)
         check_choice("variant", variant, FCN_VARIANTS)
         self.variant = variant
         widths = [base_channels * m for m in (1, 2, 4, 8, 8)]

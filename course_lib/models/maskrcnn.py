@@ -10,7 +10,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .validation import check_positive_int
+from ..validation import check_int
 
 __all__ = ["TinyFPNBackbone", "build_maskrcnn"]
 
@@ -74,10 +74,6 @@ def build_maskrcnn(
     One anchor size per pyramid level (strides 4..64); RPN/ROI sample counts are reduced for speed.
     """
     from torchvision.models.detection import MaskRCNN
-    from torchvision.models.detection.anchor_utils import AnchorGenerator
-    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
-    from torchvision.ops import MultiScaleRoIAlign
 
     for arg, value in (
         ("in_channels", in_channels), ("image_size", image_size), ("base_channels", base_channels),
@@ -85,44 +81,67 @@ def build_maskrcnn(
         ("rpn_batch_size_per_image", rpn_batch_size_per_image), ("box_batch_size_per_image", box_batch_size_per_image),
         ("detections_per_image", detections_per_image),
     ):
-        check_positive_int(arg, value)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        check_int(arg, value)
+    if check_int("num_classes", num_classes) < 2:
         raise ValueError(f"num_classes={num_classes!r} must count the background too: 2 for one object class.")
     if len(anchor_sizes) != 5:
         raise ValueError(f"anchor_sizes={anchor_sizes!r} needs 5 sizes, one per pyramid level (strides 4, 8, 16, 32, 64).")
+    image_mean, image_std = _normalisation(in_channels, image_mean, image_std)
+    return MaskRCNN(
+        TinyFPNBackbone(in_channels, base_channels, fpn_channels),
+        num_classes=None,
+        min_size=image_size,
+        max_size=image_size,
+        image_mean=image_mean,
+        image_std=image_std,
+        **_rpn_options(anchor_sizes, aspect_ratios, rpn_batch_size_per_image),
+        **_roi_options(num_classes, fpn_channels, representation_size, mask_channels, box_batch_size_per_image),
+        box_detections_per_img=detections_per_image,
+        box_score_thresh=box_score_thresh,
+    )
+
+
+def _normalisation(
+    in_channels: int, image_mean: tuple[float, ...] | None, image_std: tuple[float, ...] | None
+) -> tuple[list[float], list[float]]:
+    """The per-channel mean and std the model normalises with (ImageNet's for RGB when not given)."""
     if image_mean is None:
         image_mean = (0.485, 0.456, 0.406) if in_channels == 3 else (0.5,) * in_channels
     if image_std is None:
         image_std = (0.229, 0.224, 0.225) if in_channels == 3 else (0.25,) * in_channels
     if len(image_mean) != in_channels or len(image_std) != in_channels:
         raise ValueError(f"image_mean and image_std need {in_channels} values (one per input channel).")
+    return list(image_mean), list(image_std)
 
-    backbone = TinyFPNBackbone(in_channels, base_channels, fpn_channels)
-    levels = ["0", "1", "2", "3"]
+
+def _rpn_options(anchor_sizes: tuple[int, ...], aspect_ratios: tuple[float, ...], batch_size: int) -> dict:
+    """MaskRCNN's region-proposal settings: one anchor size per pyramid level, fewer proposals than the default."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+
     anchors = AnchorGenerator(sizes=tuple((int(s),) for s in anchor_sizes), aspect_ratios=(tuple(aspect_ratios),) * 5)
-    box_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2)
-    mask_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=14, sampling_ratio=2)
-    model = MaskRCNN(
-        backbone,
-        num_classes=None,
-        min_size=image_size,
-        max_size=image_size,
-        image_mean=list(image_mean),
-        image_std=list(image_std),
+    return dict(
         rpn_anchor_generator=anchors,
         rpn_pre_nms_top_n_train=600,
         rpn_post_nms_top_n_train=300,
         rpn_pre_nms_top_n_test=300,
         rpn_post_nms_top_n_test=100,
-        rpn_batch_size_per_image=rpn_batch_size_per_image,
-        box_roi_pool=box_pool,
+        rpn_batch_size_per_image=batch_size,
+    )
+
+
+def _roi_options(num_classes: int, fpn_channels: int, representation_size: int, mask_channels: int, batch_size: int) -> dict:
+    """MaskRCNN's box and mask heads, sized down for small images and the tiny backbone."""
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+    from torchvision.ops import MultiScaleRoIAlign
+
+    levels = ["0", "1", "2", "3"]
+    return dict(
+        box_roi_pool=MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2),
         box_head=TwoMLPHead(fpn_channels * 7 * 7, representation_size),
         box_predictor=FastRCNNPredictor(representation_size, num_classes),
-        box_batch_size_per_image=box_batch_size_per_image,
-        box_detections_per_img=detections_per_image,
-        box_score_thresh=box_score_thresh,
-        mask_roi_pool=mask_pool,
+        box_batch_size_per_image=batch_size,
+        mask_roi_pool=MultiScaleRoIAlign(featmap_names=levels, output_size=14, sampling_ratio=2),
         mask_head=MaskRCNNHeads(fpn_channels, (mask_channels, mask_channels), dilation=1),
         mask_predictor=MaskRCNNPredictor(mask_channels, mask_channels, num_classes),
     )
-    return model

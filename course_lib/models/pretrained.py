@@ -20,7 +20,7 @@ from torch import nn
 from ..inference import crop_padding, pad_to_multiple
 from .blocks import OutConv, Up, UPSAMPLING_MODES
 from .utils import count_parameters, freeze, param_groups, unfreeze
-from .validation import check_choice, check_positive_int
+from ..validation import check_choice, check_fraction, check_int, check_optional
 
 __all__ = [
     "LITE0_MEAN",
@@ -86,7 +86,7 @@ def efficientnet_lite0(pretrained: bool = True, num_classes: int = 1000) -> nn.M
     With ``num_classes != 1000`` the final linear layer is new (random); everything else is pretrained.
     The convolutions pad like TensorFlow's "SAME" for any input size.
     """
-    check_positive_int("num_classes", num_classes)
+    check_int("num_classes", num_classes)
     model = _efficientnet_class().from_name(_MODEL_NAME, image_size=None, num_classes=num_classes)
     if pretrained:
         state = dict(_imagenet_state_dict())
@@ -140,9 +140,8 @@ def preprocess(image: Any, size: int = LITE0_IMAGE_SIZE, crop_fraction: float = 
 
     Returns a 1×3×size×size float tensor (the shorter side is first resized to ``size / crop_fraction``).
     """
-    check_positive_int("size", size)
-    if not 0 < crop_fraction <= 1:
-        raise ValueError(f"crop_fraction={crop_fraction!r} must be in (0, 1], e.g. 0.875.")
+    check_int("size", size)
+    check_fraction("crop_fraction", crop_fraction, low_open=True)
     x = _to_float_chw(image)[None]
     h, w = x.shape[-2:]
     scale = size / crop_fraction / min(h, w)
@@ -158,7 +157,7 @@ def preprocess(image: Any, size: int = LITE0_IMAGE_SIZE, crop_fraction: float = 
 @torch.no_grad()
 def classify(model: nn.Module, image: Any, topk: int = 5) -> list[tuple[int, str, float]]:
     """Top-``topk`` ImageNet predictions for one RGB image: [(class index, name, probability), ...]."""
-    check_positive_int("topk", topk, maximum=1000)
+    check_int("topk", topk, maximum=1000)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -188,7 +187,7 @@ class EfficientNetLite0Encoder(nn.Module):
 
     def __init__(self, pretrained: bool = True, in_channels: int = 3) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
+        check_int("in_channels", in_channels)
         net = efficientnet_lite0(pretrained=pretrained)
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(inplace=False))
         self.blocks = net._blocks
@@ -254,14 +253,10 @@ class EffNetUNet(nn.Module):
         frozen_blocks: int = 0,
     ) -> None:
         super().__init__()
-        check_positive_int("pad_multiple", pad_multiple)
-        if isinstance(full_res_skip, bool) or not isinstance(full_res_skip, int) or full_res_skip < 0:
-            raise ValueError(f"full_res_skip={full_res_skip!r} must be a non-negative int (0 = no full-resolution skip), e.g. 16.")
-        if encoder_bn_momentum is not None and (
-            isinstance(encoder_bn_momentum, bool) or not isinstance(encoder_bn_momentum, (int, float)) or not 0 < encoder_bn_momentum <= 1
-        ):
-            raise ValueError(f"encoder_bn_momentum={encoder_bn_momentum!r} must be in (0, 1], e.g. 0.1, or None to keep 0.01.")
-        check_positive_int("num_classes", num_classes)
+        check_int("pad_multiple", pad_multiple)
+        check_int("full_res_skip", full_res_skip, minimum=0)  # 0 = no full-resolution skip
+        check_optional(check_fraction, "encoder_bn_momentum", encoder_bn_momentum, low_open=True)  # None keeps 0.01
+        check_int("num_classes", num_classes)
         check_choice("encoder_weights", encoder_weights, ("imagenet", None))
         check_choice("upsampling", upsampling, UPSAMPLING_MODES)
         decoder_channels = tuple(decoder_channels)
@@ -276,8 +271,7 @@ class EffNetUNet(nn.Module):
         self.register_buffer("mean", torch.tensor(LITE0_MEAN[:1] * in_channels).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(LITE0_STD[:1] * in_channels).view(1, -1, 1, 1), persistent=False)
         n_blocks = len(self.encoder.blocks)
-        if isinstance(frozen_blocks, bool) or not isinstance(frozen_blocks, int) or not 0 <= frozen_blocks <= n_blocks:
-            raise ValueError(f"frozen_blocks={frozen_blocks!r} must be an int from 0 to {n_blocks}, e.g. 3 (the stride-2 and stride-4 blocks).")
+        check_int("frozen_blocks", frozen_blocks, minimum=0, maximum=n_blocks)  # e.g. 3: the stride-2 and stride-4 blocks
         self.frozen_blocks = int(frozen_blocks)
         for module in self._frozen_modules():
             freeze(module)

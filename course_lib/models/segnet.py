@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .blocks import ConvBNReLU, OutConv
-from .validation import check_positive_int
+from ..validation import check_int
 
 __all__ = ["SegNet"]
 
@@ -37,11 +37,11 @@ class SegNet(nn.Module):
         convs_per_stage: int = 2,
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("base_channels", base_channels)
-        check_positive_int("depth", depth, maximum=6)
-        check_positive_int("convs_per_stage", convs_per_stage, maximum=4)
+        check_int("in_channels", in_channels)
+        check_int("num_classes", num_classes)
+        check_int("base_channels", base_channels)
+        check_int("depth", depth, maximum=6)
+        check_int("convs_per_stage", convs_per_stage, maximum=4)
         widths = [base_channels * min(2**i, 8) for i in range(depth)]  # e.g. 16, 32, 64, 128
 
         self.encoder = nn.ModuleList()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .blocks import UPSAMPLING_MODES, DoubleConv, Down, OutConv, Up
-from .validation import check_choice, check_positive_int
+from ..validation import check_choice, check_int
 
 __all__ = ["UNet"]
 
@@ -32,10 +32,10 @@ class UNet(nn.Module):
         upsampling: str = "bilinear",
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("base_channels", base_channels)
-        check_positive_int("depth", depth, maximum=6)
+        check_int("in_channels", in_channels)
+        check_int("num_classes", num_classes)
+        check_int("base_channels", base_channels)
+        check_int("depth", depth, maximum=6)
         check_choice("upsampling", upsampling, UPSAMPLING_MODES)
         if not isinstance(skip, bool):
             raise TypeError(f"skip={skip!r} must be True or False.")

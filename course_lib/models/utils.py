@@ -11,6 +11,8 @@ from typing import Any, Iterable, Sequence
 import torch
 from torch import nn
 
+from ..validation import check_int
+
 __all__ = [
     "count_parameters",
     "measure_speed",
@@ -98,6 +100,43 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def _inference_times(model: nn.Module, x: torch.Tensor, device: torch.device, repeats: int, warmup: int) -> list[float]:
+    """Seconds of each timed forward pass (after ``warmup``); the model goes back to its device and mode."""
+    was_training = model.training
+    first = next(iter(model.parameters()), None)
+    original_device = first.device if first is not None else device
+    net = model.eval().to(device)
+    times: list[float] = []
+    try:
+        with torch.inference_mode():
+            for i in range(warmup + repeats):
+                _sync(device)
+                t0 = time.perf_counter()
+                net(x)
+                _sync(device)
+                if i >= warmup:
+                    times.append(time.perf_counter() - t0)
+    finally:
+        model.to(original_device).train(was_training)
+    return times
+
+
+def _train_times(model: nn.Module, x: torch.Tensor, device: torch.device, repeats: int, warmup: int) -> list[float]:
+    """Seconds of each timed training step of a copy of ``model`` (the course's training engine, SGD, default loss)."""
+    from ..training import Learner, SegmentationStep, StepTimer
+    from ..training.steps import default_loss, model_output
+
+    net = copy.deepcopy(model).to(device).train()
+    with torch.no_grad():
+        channels = int(model_output(net(x)).shape[1])
+    target = torch.randint(0, max(channels, 2), (x.shape[0],) + tuple(x.shape[2:]), device=device)
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=1e-6)
+    timer = StepTimer()
+    batches = [(x, target)] * (warmup + repeats)
+    Learner(net, batches, opt, SegmentationStep(default_loss()), callbacks=[timer], device=device).fit(1)
+    return timer.times[warmup:]
+
+
 def measure_speed(
     model: nn.Module,
     input_size: Sequence[int] = (1, 3, 64, 64),
@@ -110,55 +149,20 @@ def measure_speed(
     """Images per second of ``model`` on random input: median over ``repeats`` timed batches.
 
     ``mode="inference"`` times forward passes under ``torch.inference_mode()``; ``mode="train"`` times
-    full training steps (forward, cross-entropy, backward, SGD step) on a copy, so ``model`` is unchanged.
+    full training steps (forward, cross-entropy, backward, SGD step) of the course's training engine on a copy,
+    so ``model`` is unchanged.
     """
-    from ..runtime import pick_device
+    from ..runtime import resolve_device
 
     _check_module(model)
     if mode not in ("inference", "train"):
         raise ValueError(f"mode={mode!r} must be 'inference' or 'train'.")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats={repeats!r} must be a positive int.")
+    check_int("repeats", repeats)
     shape = _input_shape(input_size, batch_size)
-    device = pick_device(device) if device is None or isinstance(device, str) else torch.device(device)
+    device = resolve_device(device)
     x = torch.rand(shape, device=device)
-    times: list[float] = []
-    if mode == "inference":
-        was_training = model.training
-        net = model.eval()
-        first = next(iter(model.parameters()), None)
-        original_device = first.device if first is not None else device
-        net.to(device)
-        try:
-            with torch.inference_mode():
-                for i in range(warmup + repeats):
-                    _sync(device)
-                    t0 = time.perf_counter()
-                    net(x)
-                    _sync(device)
-                    if i >= warmup:
-                        times.append(time.perf_counter() - t0)
-        finally:
-            model.to(original_device).train(was_training)
-    else:
-        net = copy.deepcopy(model).to(device).train()
-        opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=1e-6)
-        for i in range(warmup + repeats):
-            _sync(device)
-            t0 = time.perf_counter()
-            out = net(x)
-            target = torch.randint(0, max(out.shape[1], 2), (shape[0],) + tuple(out.shape[2:]), device=device)
-            loss = (
-                torch.nn.functional.cross_entropy(out, target)
-                if out.shape[1] > 1
-                else torch.nn.functional.binary_cross_entropy_with_logits(out[:, 0], target.float())
-            )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            _sync(device)
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
+    timed = _inference_times if mode == "inference" else _train_times
+    times = timed(model, x, device, repeats, warmup)
     return shape[0] / statistics.median(times)
 
 

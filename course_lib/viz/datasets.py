@@ -1,165 +1,34 @@
 """Look at segmentation data: colour-coded label maps with a legend, and instances in distinct colours.
 
-The functions return a matplotlib Figure that is already closed with pyplot: in a notebook the
-figure shows once when the call is the last line of a cell (``fig = show_samples(ds)`` shows nothing
-until you write ``fig``), and nothing piles up in memory.
+The pictures follow the figure convention of :mod:`course_lib.viz`. The palettes and :func:`colorize` live in
+:mod:`course_lib.viz.palettes` and are re-exported here, where lesson 02 first imports them.
 """
 
 from __future__ import annotations
 
-import colorsys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..validation import check_int
+from .palettes import (CAMVID_PALETTE, IGNORE_COLOR, PALETTES, STREETS_PALETTE, Color, colorize, dataset_meta,
+                       get_palette, instance_colors, to_numpy)
+
 __all__ = [
+    "show_sample",
+    "show_samples",
+    # re-exported from course_lib.viz.palettes
     "CAMVID_PALETTE",
     "STREETS_PALETTE",
     "PALETTES",
     "IGNORE_COLOR",
-    "get_palette",
     "colorize",
+    "dataset_meta",
+    "get_palette",
     "instance_colors",
-    "show_sample",
-    "show_samples",
 ]
-
-Color = tuple[int, int, int]
-
-#: The standard CamVid (SegNet) colours of the 11 classes, in class-index order.
-CAMVID_PALETTE: list[Color] = [
-    (128, 128, 128),  # sky
-    (128, 0, 0),  # building
-    (192, 192, 128),  # pole
-    (128, 64, 128),  # road
-    (60, 40, 222),  # sidewalk (pavement)
-    (128, 128, 0),  # tree
-    (192, 128, 128),  # sign/symbol
-    (64, 64, 128),  # fence
-    (64, 0, 128),  # car
-    (64, 64, 0),  # pedestrian
-    (0, 128, 192),  # bicyclist
-]
-
-#: synthetic-streets classes in CamVid colours (lane marking uses CamVid's road-marking orange).
-STREETS_PALETTE: list[Color] = [
-    (128, 64, 128),  # road
-    (60, 40, 222),  # sidewalk
-    (255, 69, 0),  # lane marking
-    (128, 0, 0),  # building
-    (128, 128, 0),  # vegetation
-    (128, 128, 128),  # sky
-    (64, 0, 128),  # car
-    (64, 64, 0),  # pedestrian
-    (192, 192, 128),  # pole/sign
-]
-
-_NUCLEI: list[Color] = [(0, 0, 0), (0, 200, 255), (255, 80, 80)]  # background, nucleus/interior, boundary
-
-#: Palette per dataset name (index = class).
-PALETTES: dict[str, list[Color]] = {
-    "camvid": CAMVID_PALETTE,
-    "synthetic-streets": STREETS_PALETTE,
-    "synthetic-nuclei": _NUCLEI,
-    "dsb2018": _NUCLEI,
-    "synthetic-lesions": [(0, 0, 0), (230, 40, 40)],
-    "isbi2012": [(0, 0, 0), (255, 220, 0)],
-    "oxford-pets": [(0, 0, 0), (255, 140, 0), (190, 190, 190)],  # background, pet, border (trimap mode)
-    "drive": [(0, 0, 0), (255, 60, 60)],
-}
-
-#: Colour of ignored pixels (CamVid keeps its standard black for void).
-IGNORE_COLOR: Color = (255, 255, 255)
-
-
-def _tab_palette(n: int) -> list[Color]:
-    """A generic palette of ``n`` distinguishable colours (matplotlib's tab20, then evenly spaced hues)."""
-    from matplotlib import colormaps
-
-    tab = [tuple(int(round(255 * c)) for c in colormaps["tab20"](i)[:3]) for i in range(20)]
-    return (tab + instance_colors(max(0, n - 20)))[:n]
-
-
-def instance_colors(n: int, seed: int = 0) -> list[Color]:
-    """``n`` bright, distinct colours (golden-ratio steps around the hue circle), for instance masks."""
-    start = (seed * 0.137) % 1.0
-    out = []
-    for i in range(n):
-        hue = (start + i * 0.618033988749895) % 1.0
-        r, g, b = colorsys.hsv_to_rgb(hue, 0.75 if i % 2 else 0.95, 1.0 if i % 3 else 0.85)
-        out.append((int(r * 255), int(g * 255), int(b * 255)))
-    return out
-
-
-def _dataset_meta(dataset: Any) -> dict[str, Any]:
-    """name, class_names, ignore_index of a course dataset (looking through Subset-like wrappers)."""
-    inner = dataset
-    for _ in range(5):
-        if hasattr(inner, "class_names") or not hasattr(inner, "dataset"):
-            break
-        inner = inner.dataset
-    meta = {
-        "name": getattr(inner, "name", None),
-        "class_names": getattr(inner, "class_names", None),
-        "ignore_index": getattr(inner, "ignore_index", None),
-    }
-    if meta["class_names"] is None and meta["name"]:
-        from ..data.registry import DATASETS
-
-        info = DATASETS.get(meta["name"])
-        if info is not None:
-            meta.update(class_names=info.class_names, ignore_index=info.ignore_index)
-    return meta
-
-
-def get_palette(name_or_dataset: Any = None, num_classes: int | None = None) -> list[Color]:
-    """The palette for a dataset (by name or object), extended with generic colours to ``num_classes``."""
-    name = name_or_dataset if isinstance(name_or_dataset, str) or name_or_dataset is None else _dataset_meta(name_or_dataset)["name"]
-    base = list(PALETTES.get(name, [])) if name else []
-    if num_classes is None:
-        num_classes = len(base) or 20
-    if len(base) < num_classes:
-        base += [c for c in _tab_palette(num_classes + len(base)) if c not in base][: num_classes - len(base)]
-    return base[:num_classes]
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def colorize(
-    label_map: Any,
-    palette: Sequence[Color] | str | None = None,
-    *,
-    ignore_index: int | None = None,
-    ignore_color: Color = IGNORE_COLOR,
-) -> np.ndarray:
-    """Turn an H×W map of class indices into an H×W×3 uint8 RGB image (palette: list of RGB or a dataset name)."""
-    labels = _to_numpy(label_map)
-    if labels.ndim != 2:
-        raise ValueError(f"label_map must be H×W, got shape {labels.shape}; pass one map at a time (e.g. target[0]).")
-    if np.issubdtype(labels.dtype, np.floating):
-        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
-            raise ValueError("label_map holds non-integer values; pass class indices (e.g. logits.argmax(0)).")
-    labels = labels.astype(np.int64)
-    if isinstance(palette, str) or palette is None:
-        top = int(labels[labels != ignore_index].max(initial=0)) if ignore_index is not None else int(labels.max(initial=0))
-        palette = get_palette(palette, max(top + 1, len(PALETTES.get(palette or "", []))))
-    table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-    valid = labels != ignore_index if ignore_index is not None else np.ones(labels.shape, dtype=bool)
-    bad = valid & ((labels < 0) | (labels >= len(table)))
-    if bad.any():
-        raise ValueError(
-            f"label_map has values {sorted(set(labels[bad].tolist()))[:5]} outside the palette's {len(table)} colours; "
-            f"pass a longer palette or ignore_index=<that value>."
-        )
-    rgb = table[np.where(valid, labels, 0)]
-    rgb[~valid] = ignore_color
-    return rgb
 
 
 def _image_rgb(image: Any, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> np.ndarray:
@@ -181,7 +50,7 @@ def _image_rgb(image: Any, mean: Sequence[float] | None = None, std: Sequence[fl
 
 def _instance_rgb(target: dict, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Colour every instance mask in its own colour; returns (rgb, covered)."""
-    masks = _to_numpy(target["masks"]).astype(bool)
+    masks = to_numpy(target["masks"]).astype(bool)
     rgb = np.zeros((*shape, 3), dtype=np.uint8)
     covered = masks.any(0) if len(masks) else np.zeros(shape, dtype=bool)
     for mask, colour in zip(masks, instance_colors(len(masks))):
@@ -200,10 +69,24 @@ def show_sample(
     title: str | None = None,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
+    ax: Any = None,
 ):
-    """Show one (image, target) pair: image, colour-coded target, and the overlay; returns the Figure."""
+    """Show one (image, target) pair: image, colour-coded target, and the overlay; returns the Figure.
+
+    ``ax``: three Axes in a row to draw into (e.g. ``axes[i]`` of ``plt.subplots(n, 3)``); then their figure is
+    returned and left open. Without it a new figure is made, returned and closed (it shows once, as a cell's value).
+    """
     import matplotlib.pyplot as plt
 
+    if ax is not None:
+        row = list(np.ravel(ax))
+        if len(row) != 3:
+            raise ValueError(f"ax must be three Axes in a row (image, target, overlay), got {len(row)}.")
+        handles = _draw_row(row, image, target, class_names, palette, ignore_index, alpha, mean, std)
+        if title:
+            row[1].set_title(title)
+        _legend(row[2], handles)
+        return row[0].figure
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), squeeze=False)
     handles = _draw_row(axes[0], image, target, class_names, palette, ignore_index, alpha, mean, std)
     if title:
@@ -226,7 +109,7 @@ def _draw_row(axes, image, target, class_names, palette, ignore_index, alpha, me
         legend = {}
         target_title = f"{n} instances"
     else:
-        labels = _to_numpy(target)
+        labels = to_numpy(target)
         if labels.shape != (h, w):
             raise ValueError(f"target is {labels.shape} but the image is {(h, w)}; they must match.")
         n_classes = len(class_names) if class_names else int(labels[labels != ignore_index].max(initial=0)) + 1
@@ -250,18 +133,21 @@ def _draw_row(axes, image, target, class_names, palette, ignore_index, alpha, me
         ax.set_xticks([])
         ax.set_yticks([])
     if isinstance(target, dict) and "boxes" in target:
-        for box, c in zip(_to_numpy(target["boxes"]), instance_colors(len(target["boxes"]))):
+        for box, c in zip(to_numpy(target["boxes"]), instance_colors(len(target["boxes"]))):
             x0, y0, x1, y1 = box.tolist()
             axes[2].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, lw=0.8, edgecolor=np.array(c) / 255))
     return legend
 
 
-def _legend(fig, entries: dict[str, Any]) -> None:
+def _legend(where: Any, entries: dict[str, Any]) -> None:
+    """A class legend right of a Figure (or, given an Axes, right of that Axes)."""
+    from matplotlib.axes import Axes
     from matplotlib.patches import Patch
 
     if entries:
         handles = [Patch(facecolor=np.array(c) / 255.0, edgecolor="0.3", label=name) for name, c in entries.items()]
-        fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+        place = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0)) if isinstance(where, Axes) else dict(loc="center right")
+        where.legend(handles=handles, fontsize=8, frameon=False, **place)
 
 
 def show_samples(
@@ -287,14 +173,13 @@ def show_samples(
     if total == 0:
         raise ValueError("dataset is empty; there is nothing to show.")
     if indices is None:
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n={n!r} must be a positive int, e.g. n=4.")
+        check_int("n", n)
         n = min(n, total)
         indices = np.random.default_rng(seed).choice(total, n, replace=False).tolist() if seed is not None else list(range(n))
     indices = [int(i) for i in indices]
     if not indices or any(not -total <= i < total for i in indices):
         raise ValueError(f"indices={indices!r} must be a non-empty list of positions in 0..{total - 1}.")
-    meta = _dataset_meta(dataset)
+    meta = dataset_meta(dataset)
     if palette is None:
         palette = meta["name"]
     if isinstance(palette, str) or palette is None:

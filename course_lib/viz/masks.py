@@ -6,17 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["DEFAULT_PALETTE", "to_numpy_image", "colorize_labels", "overlay", "show_grid"]
+from .palettes import DEFAULT_PALETTE, colorize_labels
 
-# A qualitative palette (tab20-like); class 0 is black so that "background" reads as nothing.
-DEFAULT_PALETTE = np.array(
-    [[0, 0, 0], [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
-     [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
-     [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [199, 199, 199],
-     [219, 219, 141], [158, 218, 229]],
-    dtype=np.uint8,
-)
-
+__all__ = ["to_numpy_image", "overlay", "show_grid", "DEFAULT_PALETTE", "colorize_labels"]  # the last two: from .palettes
 
 def to_numpy_image(image) -> np.ndarray:
     """An image as an H×W×3 float array in [0, 1], from a C×H×W tensor, H×W×C array or H×W grey map."""
@@ -60,19 +52,6 @@ def _labels(mask) -> np.ndarray:
     return arr
 
 
-def colorize_labels(mask, palette: np.ndarray | None = None, ignore_index: int | None = None) -> np.ndarray:
-    """An H×W label map as an H×W×3 uint8 colour image (``ignore_index`` pixels are white)."""
-    labels = _labels(mask)
-    palette = DEFAULT_PALETTE if palette is None else np.asarray(palette, dtype=np.uint8)
-    safe = np.where(labels == ignore_index, 0, labels) if ignore_index is not None else labels
-    if safe.size and (safe.min() < 0 or safe.max() >= len(palette)):
-        raise ValueError(f"mask has labels {safe.min()}..{safe.max()} but the palette has {len(palette)} colours; pass a longer palette.")
-    out = palette[safe]
-    if ignore_index is not None:
-        out[labels == ignore_index] = 255
-    return out
-
-
 def overlay(image, mask, alpha: float = 0.5, palette: np.ndarray | None = None, ignore_index: int | None = None) -> np.ndarray:
     """Blend a coloured label map over an image (label 0 stays see-through); returns H×W×3 floats."""
     if not 0.0 <= alpha <= 1.0:
@@ -88,7 +67,7 @@ def overlay(image, mask, alpha: float = 0.5, palette: np.ndarray | None = None, 
 
 def show_grid(images: Sequence, masks: Sequence | None = None, titles: Sequence[str] | None = None,
               ncols: int = 4, size: float = 2.2, alpha: float = 0.5, palette=None, overlay_masks: bool = False):
-    """Plot images (and their masks beside or over them) in a grid; returns the matplotlib Figure."""
+    """Plot images (and their masks beside or over them) in a grid; returns the Figure (closed: it shows once)."""
     import matplotlib.pyplot as plt
 
     n = len(images)
@@ -115,4 +94,5 @@ def show_grid(images: Sequence, masks: Sequence | None = None, titles: Sequence[
             axes.flat[slot + 1].imshow(colorize_labels(masks[i], palette), interpolation="nearest")
             axes.flat[slot + 1].set_title("mask", fontsize=9)
     fig.tight_layout()
+    plt.close(fig)
     return fig

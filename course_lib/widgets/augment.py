@@ -158,7 +158,7 @@ class AugmentationExplorer:
         from IPython.display import Image, display
         from matplotlib.figure import Figure
 
-        from ..viz.datasets import colorize, get_palette
+        from ..viz.palettes import colorize, get_palette
 
         n = len(self.class_names) if self.class_names else int(self.original_mask.max()) + 1
         palette = self.palette if self.palette is not None and not isinstance(self.palette, str) else get_palette(self.palette, n)
@@ -206,9 +206,9 @@ def augmentation_explorer(dataset_or_pair: Any, index: int = 0, **kwargs: Any) -
         image, mask = dataset_or_pair[index]
         if isinstance(mask, dict):
             raise ValueError("the dataset gives instance targets; load it with target='semantic' for the explorer.")
-        from ..viz.datasets import _dataset_meta
+        from ..viz.palettes import dataset_meta
 
-        meta = _dataset_meta(dataset_or_pair)
+        meta = dataset_meta(dataset_or_pair)
         kwargs.setdefault("class_names", meta["class_names"])
         kwargs.setdefault("ignore_index", meta["ignore_index"])
         kwargs.setdefault("palette", meta["name"])

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_int
+
 __all__ = ["PRESET_KERNELS", "as_gray_image", "apply_kernel", "KernelExplorer", "kernel_explorer"]
 
 #: Classic 3×3 kernels, by name (float64 arrays; copy before changing them).
@@ -50,8 +52,7 @@ def as_gray_image(image: Any = None, max_side: int | None = 256) -> np.ndarray:
         raise ValueError(f"image has shape {np.shape(image)}; it must be at least 3×3 pixels for a 3×3 kernel.")
     gray = (rgb.astype(np.float64) @ _LUMA).astype(np.float64)
     if max_side is not None:
-        if not isinstance(max_side, int) or max_side < 3:
-            raise ValueError(f"max_side={max_side!r} must be an int >= 3 (or None to keep the full size).")
+        check_int("max_side", max_side, minimum=3)  # None keeps the full size
         side = max(gray.shape)
         if side > max_side:
             from skimage.transform import resize
@@ -87,9 +88,7 @@ def apply_kernel(image: Any, kernel: Any, stride: int = 1, padding: int = 0) -> 
     if img.ndim != 2:
         raise ValueError(f"image has shape {img.shape}; expected a grey H×W image (use as_gray_image first).")
     k = _as_kernel(kernel)
-    for name, value, low in (("stride", stride, 1), ("padding", padding, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name}={value!r} must be an int >= {low}.")
+    stride, padding = check_int("stride", stride), check_int("padding", padding, minimum=0)
     out_h = (img.shape[0] + 2 * padding - k.shape[0]) // stride + 1
     out_w = (img.shape[1] + 2 * padding - k.shape[1]) // stride + 1
     if out_h < 1 or out_w < 1:

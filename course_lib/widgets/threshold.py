@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..validation import check_fraction
+
 __all__ = ["threshold_metrics", "threshold_curves", "ThresholdExplorer", "threshold_explorer"]
 
 _SCORES = ("iou", "dice", "pixel_accuracy")
@@ -132,6 +134,48 @@ def threshold_curves(probabilities: Any, target: Any, thresholds: Sequence[float
 
 
 # ------------------------------------------------------------------------------------------------ explorer
+def _class_maps(probs: np.ndarray, class_names: Sequence[str] | None) -> tuple[bool, np.ndarray, list[int], list[str]]:
+    """(binary?, K×H×W probabilities, the class label of each map, its name) from H×W or C×H×W probabilities."""
+    if probs.ndim == 2:
+        names = list(class_names) if class_names is not None else ["foreground"]
+        if len(names) == 2:  # (background, foreground) names are fine too
+            names = names[1:]
+        binary, probs, labels = True, probs[None], [1]
+    elif probs.ndim == 3:
+        labels = list(range(probs.shape[0]))
+        names = list(class_names) if class_names is not None else [f"class {c}" for c in labels]
+        binary = False
+    else:
+        raise ValueError(f"probabilities has shape {probs.shape}; pass H×W (binary) or C×H×W (one map per class).")
+    if len(names) != len(labels):
+        raise ValueError(f"class_names has {len(names)} names for {len(labels)} probability map(s); "
+                         f"give one name per class.")
+    return binary, probs, labels, names
+
+
+def _check_target_values(tgt: np.ndarray, keep: np.ndarray, binary: bool, labels: list[int]) -> None:
+    """Raise if a kept target pixel is not 0/1 (binary) or not one of the class labels."""
+    valid = set(range(2)) if binary else set(labels)
+    bad = keep & ~np.isin(tgt, list(valid))
+    if bad.any():
+        value = int(tgt[bad].flat[0])
+        kind = "0/1" if binary else f"class ids 0..{len(labels) - 1}"
+        raise ValueError(f"target holds {value} but must hold {kind}; pass ignore_index={value} if it marks "
+                         f"pixels to skip.")
+
+
+def _display_image(image: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``image`` as H×W×3 floats for display (None stays None); its H×W must be ``shape``."""
+    if image is None:
+        return None
+    from ..viz import to_numpy_image
+
+    image = to_numpy_image(image)
+    if image.shape[:2] != shape:
+        raise ValueError(f"image is {image.shape[:2]} but target is {shape}; they must match.")
+    return image
+
+
 class ThresholdExplorer:
     """Slide the threshold of a probability map (and pick a class) to see the mask, its errors and its scores.
 
@@ -144,8 +188,6 @@ class ThresholdExplorer:
     def __init__(self, probabilities: Any, target: Any, image: Any = None, threshold: float = 0.5,
                  class_names: Sequence[str] | None = None, ignore_index: int | None = None,
                  figsize: tuple[float, float] = (13, 3.3)) -> None:
-        import ipywidgets as w
-
         self.ignore_index = _check_ignore(ignore_index)
         probs = _probabilities(probabilities)
         tgt = _numpy(target, "target")
@@ -155,60 +197,21 @@ class ThresholdExplorer:
         if probs.ndim == 2 and self.ignore_index in (0, 1):
             raise ValueError(f"ignore_index={self.ignore_index} is a class of a binary target (0/1); mark skipped "
                              f"pixels with another value such as 255.")
-        if probs.ndim == 2:
-            self.binary = True
-            probs = probs[None]
-            labels = [1]
-            names = list(class_names) if class_names is not None else ["foreground"]
-            if len(names) == 2:  # (background, foreground) names are fine too
-                names = names[1:]
-        elif probs.ndim == 3:
-            self.binary = False
-            labels = list(range(probs.shape[0]))
-            names = list(class_names) if class_names is not None else [f"class {c}" for c in labels]
-        else:
-            raise ValueError(f"probabilities has shape {probs.shape}; pass H×W (binary) or C×H×W (one map per class).")
-        if len(names) != len(labels):
-            raise ValueError(f"class_names has {len(names)} names for {len(labels)} probability map(s); "
-                             f"give one name per class.")
+        self.binary, probs, labels, names = _class_maps(probs, class_names)
         if tgt.shape != probs.shape[1:]:
             raise ValueError(f"target has shape {tgt.shape} but the probability maps are {probs.shape[1:]}; "
                              f"they must match.")
         keep = np.ones(tgt.shape, dtype=bool) if self.ignore_index is None else tgt != self.ignore_index
-        valid = set(range(2)) if self.binary else set(labels)
-        bad = keep & ~np.isin(tgt, list(valid))
-        if bad.any():
-            value = int(tgt[bad].flat[0])
-            kind = "0/1" if self.binary else f"class ids 0..{len(labels) - 1}"
-            raise ValueError(f"target holds {value} but must hold {kind}; pass ignore_index={value} if it marks "
-                             f"pixels to skip.")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-            raise ValueError(f"threshold={threshold!r} must be a number between 0 and 1, e.g. 0.5.")
-        if image is not None:
-            from ..viz import to_numpy_image
-
-            image = to_numpy_image(image)
-            if image.shape[:2] != tgt.shape:
-                raise ValueError(f"image is {image.shape[:2]} but target is {tgt.shape}; they must match.")
-        self.image = image
+        _check_target_values(tgt, keep, self.binary, labels)
+        check_fraction("threshold", threshold)
+        self.image = _display_image(image, tgt.shape)
         self.probabilities = probs  # float64 K×H×W (K = 1 for a binary map)
         self.target = tgt
         self.keep = keep
         self.class_labels = labels
         self.class_names = names
         self.figsize = figsize
-        choices = [(n, k) for k, (n, lab) in enumerate(zip(names, labels)) if lab != self.ignore_index]
-        if not choices:
-            raise ValueError("every class is the ignore_index; nothing is left to score.")
-        self.threshold = w.FloatSlider(value=float(threshold), min=0.0, max=1.0, step=0.01, description="threshold",
-                                       readout_format=".2f", continuous_update=False)
-        self.class_selector = w.Dropdown(options=choices, value=choices[-1][1] if self.binary else choices[0][1],
-                                         description="class", disabled=self.binary)
-        if self.binary:
-            self.class_selector.layout.display = "none"
-        self.info = w.HTML()
-        self.output = w.Output()
-        self.widget = w.VBox([w.HBox([self.threshold, self.class_selector]), self.info, self.output])
+        self._build_controls(float(threshold))
         self.mask: np.ndarray = np.zeros(tgt.shape, dtype=bool)
         self.scores: dict[str, float] = {}
         self.curves: dict[str, np.ndarray] = {}
@@ -219,6 +222,24 @@ class ThresholdExplorer:
         self.threshold.observe(self._on_change, names="value")
         self.class_selector.observe(self._on_change, names="value")
         self.update()
+
+    def _build_controls(self, threshold: float) -> None:
+        """The threshold slider, the class dropdown (hidden for a binary map), the score line and the picture."""
+        import ipywidgets as w
+
+        labels, names = self.class_labels, self.class_names
+        choices = [(n, k) for k, (n, lab) in enumerate(zip(names, labels)) if lab != self.ignore_index]
+        if not choices:
+            raise ValueError("every class is the ignore_index; nothing is left to score.")
+        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
+                                       readout_format=".2f", continuous_update=False)
+        self.class_selector = w.Dropdown(options=choices, value=choices[-1][1] if self.binary else choices[0][1],
+                                         description="class", disabled=self.binary)
+        if self.binary:
+            self.class_selector.layout.display = "none"
+        self.info = w.HTML()
+        self.output = w.Output()
+        self.widget = w.VBox([w.HBox([self.threshold, self.class_selector]), self.info, self.output])
 
     # ---- state -----------------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from course_lib.authoring import BEGIN, END
+from course_tools.authoring import BEGIN, END
 from course_lib.checks import EXERCISES, HINT_LEVELS, Case, Mistake, Status, check, exercises_for, hint, reset_hints, run_cases
 from course_lib.checks.registry import register
 from course_lib.config import repo_root
@@ -27,7 +27,8 @@ def _solution_lines(exercise_id: str) -> list[str]:
     nb = json.loads((repo_root() / "solutions" / f"{ex.lesson}.ipynb").read_text())
     for cell in nb["cells"]:
         src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and f"def {ex.function_name}(" in src and BEGIN in src:
+        defines = f"def {ex.function_name}(" in src or f"class {ex.function_name}(" in src
+        if cell["cell_type"] == "code" and defines and BEGIN in src:
             inside = False
             for line in src.splitlines():
                 if line.strip() in (BEGIN, END):

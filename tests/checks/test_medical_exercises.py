@@ -6,17 +6,10 @@ import torch
 
 from course_lib import metrics as M
 from course_lib.checks import Status, check, exercises_for
-from course_lib.checks.medical import (
-    _accuracy_at,
-    _best_by,
-    _dice_at,
-    _fundus,
-    _masked_scores_cases,
-    _pick_threshold_cases,
-    masked_scores_reference,
-    pick_threshold_reference,
-    tile_starts_reference,
-)
+from course_lib.checks.medical import masked_scores_reference, pick_threshold_reference, tile_starts_reference
+from course_lib.checks.medical.common import fundus
+from course_lib.checks.medical.masked_scores import _masked_scores_cases
+from course_lib.checks.medical.pick_threshold import _accuracy_at, _best_by, _dice_at, _pick_threshold_cases
 from course_lib.inference import tile_starts
 
 EXERCISE_IDS = ["tile-starts", "masked-scores", "pick-threshold"]
@@ -86,7 +79,7 @@ def test_pick_threshold_cases_separate_dice_accuracy_and_whole_image_choices():
 
 
 def test_synthetic_fundus_looks_like_drive():
-    probs, vessels, fov = _fundus(0, 64, 64)
+    probs, vessels, fov = fundus(0, 64, 64)
     share = vessels[fov].float().mean().item()
     assert 0.05 < share < 0.35 and not bool(vessels[~fov].any())
     assert probs.dtype == torch.float32 and 0 <= probs.min() and probs.max() <= 1
@@ -263,7 +256,7 @@ def test_pick_threshold_accepts_any_tied_best_threshold(capsys):
     target = torch.tensor([[0, 1], [1, 0]])
     fov = torch.ones(2, 2, dtype=torch.bool)
     from course_lib.checks.core import Case
-    from course_lib.checks.medical import _check_pick_threshold
+    from course_lib.checks.medical.pick_threshold import _check_pick_threshold
 
     case = Case((probs, target, fov, [0.3, 0.5, 0.7, 0.95]))
     assert _check_pick_threshold(case, 0.3) is None and _check_pick_threshold(case, 0.7) is None

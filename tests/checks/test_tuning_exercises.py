@@ -9,12 +9,12 @@ import torch
 from course_lib import tuning
 from course_lib.checks import EXERCISES, Status, check, exercises_for
 from course_lib.checks.tuning import (
-    _lr_curve,
     best_so_far_reference,
     grid_configs_reference,
     sample_log_uniform_reference,
     suggest_lr_reference,
 )
+from course_lib.checks.tuning.suggest_lr import _lr_curve
 
 IDS = ["suggest-lr", "sample-log-uniform", "grid-configs", "best-so-far"]
 

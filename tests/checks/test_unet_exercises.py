@@ -7,9 +7,9 @@ from course_lib.checks.unet import dice_score_reference, double_conv_reference, 
 from course_lib.models import DoubleConv, match_size
 
 
-def test_lesson_has_three_exercises_with_visible_and_hidden_cases_and_hints():
+def test_lesson_has_five_exercises_with_visible_and_hidden_cases_and_hints():
     exercises = exercises_for("04_unet")
-    assert [e.id for e in exercises] == ["double-conv", "join-skip", "dice-score", "keras-double-conv"]
+    assert [e.id for e in exercises] == ["double-conv", "join-skip", "dice-score", "keras-double-conv", "stop-at-loss"]
     for ex in exercises:
         cases = ex.make_cases()
         assert sum(not c.hidden for c in cases) >= 2 and sum(c.hidden for c in cases) >= 2, ex.id
