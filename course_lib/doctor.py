@@ -118,10 +118,10 @@ def check_imports() -> list[Finding]:
 
 def check_device() -> Finding:
     """Which device lessons will train on."""
-    from .runtime import pick_device
+    from .runtime import resolve_device
 
     try:
-        device = pick_device()
+        device = resolve_device()
     except ValueError as exc:
         return Finding("fail", "device", str(exc), "unset COURSE_DEVICE or set it to auto/cpu/cuda/mps.")
     import torch
