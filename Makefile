@@ -13,7 +13,7 @@ PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 NB_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
 PYTEST_NB_PARALLEL := $(PYTEST_NB) -n $(NB_WORKERS) --dist loadscope
 
-.PHONY: help env lab test test-unit test-notebooks notebooks check-notebooks doctor bench checkpoints timings grade clean
+.PHONY: help env lab test test-unit test-notebooks notebooks check-notebooks doctor bench checkpoints timings grade site clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,9 @@ timings: env     ## print each lesson's teaching and exercise minutes (from the 
 
 grade: env       ## grade learners' notebooks: make grade SUBMISSIONS=submissions [GRADE_ARGS="--jobs 4"] -> grades.csv
 	$(PY) -m course_tools grade $(or $(SUBMISSIONS),submissions) --out grades.csv $(GRADE_ARGS)
+
+site: env        ## the course as an offline HTML book: run every solution notebook, write _site/ (open _site/index.html)
+	$(PY) -m course_tools site --out _site $(SITE_ARGS)
 
 clean:           ## remove caches (keeps .venv)
 	rm -rf .pytest_cache **/__pycache__ .ipynb_checkpoints

@@ -21,6 +21,8 @@ def conv2d_loops(image: Any, kernel: Any) -> np.ndarray:
     image, kernel = np.asarray(image, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
     if image.ndim != 2 or kernel.ndim != 2:
         raise ValueError(f"image {image.shape} and kernel {kernel.shape} must both be 2-D arrays.")
+    if kernel.size == 0:
+        raise ValueError(f"kernel has shape {kernel.shape}; it needs at least one weight (e.g. a 3×3 kernel).")
     kh, kw = kernel.shape
     out_h, out_w = image.shape[0] - kh + 1, image.shape[1] - kw + 1
     if out_h < 1 or out_w < 1:

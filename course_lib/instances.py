@@ -38,6 +38,8 @@ __all__ = [
 # ------------------------------------------------------------------------------------- conversions
 def boxes_from_masks(masks: torch.Tensor) -> torch.Tensor:
     """Tight ``xyxy`` float32 boxes (pixel-edge coordinates, so a 1-pixel mask is 1x1) of N×H×W masks."""
+    if not isinstance(masks, torch.Tensor):
+        raise TypeError(f"masks must be an N×H×W torch.Tensor, got {type(masks).__name__}.")
     if masks.ndim != 3:
         raise ValueError(f"masks must be N×H×W, got shape {tuple(masks.shape)}; stack one mask per instance.")
     n = masks.shape[0]
@@ -75,7 +77,9 @@ def instances_from_ids(ids: torch.Tensor, label: int = 1) -> dict[str, torch.Ten
 
 def ids_from_instances(target: dict[str, torch.Tensor]) -> torch.Tensor:
     """H×W int64 id map (1..N in order, 0 = none; later masks win overlaps) from a detection dict."""
-    masks = target["masks"]
+    masks = target.get("masks") if isinstance(target, dict) else None
+    if not isinstance(masks, torch.Tensor):
+        raise ValueError("target must be a detection dict with 'masks' (an N×H×W tensor), e.g. from instances_from_ids.")
     if masks.ndim != 3:
         raise ValueError(f"target['masks'] must be N×H×W, got shape {tuple(masks.shape)}.")
     return ids_from_masks(masks.bool())

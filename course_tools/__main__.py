@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_tools <command>`` (build-notebooks, clean-notebooks, grade, make-checkpoints, timings)."""
+"""Command line: ``python -m course_tools <command>`` (build-notebooks, clean-notebooks, grade, make-checkpoints, site, timings)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from course_lib.config import repo_root
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("build-notebooks", "clean-notebooks", "grade", "make-checkpoints", "timings")
+COMMANDS = ("build-notebooks", "clean-notebooks", "grade", "make-checkpoints", "timings")  # those course_lib still forwards
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -113,6 +113,21 @@ def _make_checkpoints(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(args: argparse.Namespace) -> int:
+    """``site``: execute the solution notebooks and write them as an offline HTML book with an index page."""
+    from .site import build_site, format_report
+
+    root, out = Path(args.root), Path(args.out)
+    try:
+        results = build_site(root, out if out.is_absolute() else Path.cwd() / out, args.lessons,
+                             execute=not args.no_execute, timeout=args.timeout)
+    except ValueError as exc:
+        print(exc)
+        return 2
+    print(format_report(results, out))
+    return 1 if any(r.errors for r in results) else 0
+
+
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
     """The ``build-notebooks`` and ``clean-notebooks`` sub-commands."""
     p = sub.add_parser("build-notebooks", help="write notebooks/ from solutions/")
@@ -123,6 +138,12 @@ def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("clean-notebooks", help="strip outputs and execution counts (default: solutions/*.ipynb)")
     p.add_argument("paths", nargs="*")
     p.set_defaults(func=_clean)
+    p = sub.add_parser("site", help="execute solutions/ and write an offline HTML book: _site/index.html and one page per lesson")
+    p.add_argument("--out", default="_site", help="folder to write (default: %(default)s)")
+    p.add_argument("--lessons", nargs="+", default=None, metavar="NAME", help="only these lessons, e.g. 00_welcome (default: all)")
+    p.add_argument("--no-execute", action="store_true", help="export the notebooks as they are, without running them (no outputs)")
+    p.add_argument("--timeout", type=_seconds, default=900, help="seconds each cell may run (default: %(default)s)")
+    p.set_defaults(func=_site)
 
 
 def _add_class_commands(sub: argparse._SubParsersAction) -> None:

@@ -10,6 +10,7 @@ from ..config import DATA_DIR_ENV, DATA_MIRROR_ENV, data_dir, data_mirror
 from .archives import UnsafeArchiveError
 from .download import DatasetUnavailableError, DownloadError, fetch
 from .layouts import count_samples
+from .locking import LockTimeoutError
 from .registry import DATASETS
 
 __all__ = ["REAL_NAMES", "resolve_names", "download_datasets", "run_download"]
@@ -34,7 +35,7 @@ def _fetch_one(name: str, verify: bool, err: TextIO) -> bool:
     """Fetch one dataset and print where it is; on failure print why and what to do. True on success."""
     try:
         root = fetch(name, verify=verify, quiet=False)
-    except (DatasetUnavailableError, DownloadError, UnsafeArchiveError) as exc:
+    except (DatasetUnavailableError, DownloadError, UnsafeArchiveError, LockTimeoutError) as exc:
         print(f"\n{name}: NOT DOWNLOADED\n{exc}\n", file=err)
         return False
     except OSError as exc:

@@ -10,7 +10,11 @@ How a dataset gets into the cache (``course_lib.config.data_dir()``, i.e. ``$COU
   and archives unpacked (checked member by member, :func:`course_lib.data.archives.safe_extract`).
 
 Each file is fetched by :func:`pooch.retrieve` (hash check, then an atomic rename into place) with
-a downloader written here that resumes an interrupted transfer from a ``.part`` file. With
+a downloader written here that resumes an interrupted transfer from a ``.part`` file (with a
+``Range`` request; a server that ignores it is restarted from byte 0). HTTP 5xx answers and transfers
+cut off mid-file are retried (:data:`TRIES` in all, short backoff); a 404 is final; a server that
+sends nothing for ``timeout`` seconds raises TimeoutError. :func:`fetch` holds a lock file per dataset
+(:func:`lock_path`, :mod:`course_lib.data.locking`) so two processes never fill one folder at once. With
 ``quiet=False`` (``load()`` and ``python -m course_lib download``) a tqdm bar counts the files, or the
 bytes of a large archive.
 """
@@ -33,15 +37,25 @@ from urllib.parse import quote, unquote, urlparse
 from urllib.request import url2pathname
 
 from ..config import DATA_MIRROR_ENV, data_dir, data_mirror
+from ..validation import check_int, check_positive
 from .archives import UnsafeArchiveError, safe_extract
+from .http_faults import IncompleteTransferError, http_error, is_timeout, is_transient, stall_message
 from .layouts import count_samples
+from .offline_help import instructions
+from .locking import LockTimeoutError, file_lock
 from .registry import DATASETS, DOWNLOADS
 
 __all__ = [
     "DatasetUnavailableError",
     "DownloadError",
     "UnsafeArchiveError",
+    "IncompleteTransferError",
+    "LockTimeoutError",
     "CHUNK_SIZE",
+    "TRIES",
+    "BACKOFF_SECONDS",
+    "LOCK_WAIT_SECONDS",
+    "lock_path",
     "download_file",
     "safe_extract",
     "mirror_listing",
@@ -55,6 +69,9 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 1 << 20  # bytes read and written at a time
+TRIES = 3  # tries in all for an HTTP 5xx answer or a transfer cut off mid-file
+BACKOFF_SECONDS = 0.25  # wait before the 2nd try; doubled before each further one
+LOCK_WAIT_SECONDS = 3 * 3600.0  # how long fetch() waits for another process fetching the same dataset
 _COMPLETE = ".course_complete.json"  # written into a dataset folder once every file is in place
 _INCOMPLETE = ".course_incomplete"  # present while a fetch is running or after one was interrupted
 _T = TypeVar("_T")
@@ -126,8 +143,9 @@ def _open_source(url: str, start: int, timeout: float) -> Iterator[tuple[Iterato
         if start and response.status_code == 416:  # range not satisfiable: start again from the beginning
             response.close()
             response = requests.get(url, stream=True, timeout=timeout)
-        response.raise_for_status()
-        offset = start if (start and response.status_code == 206) else 0
+        if response.status_code >= 400:
+            raise http_error(response, url)
+        offset = start if (start and response.status_code == 206) else 0  # 200 = the server ignored Range
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length and length.isdigit() else None
         yield _iter_chunks(response), offset, total
@@ -144,24 +162,36 @@ class _ResumableDownloader:
         self.timeout = timeout
         self.resumed_from = 0
 
+    def _write(self, blocks: Iterator[bytes], offset: int, total: int | None) -> int:
+        """Write ``blocks`` to the ``.part`` file (appending after ``offset``); returns its final size."""
+        bar = None
+        if self.progress and total and total > 20 * CHUNK_SIZE:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=self.part.name[:-5])
+        with open(self.part, "ab" if offset else "wb") as f:  # "wb": a fresh start never appends to old bytes
+            for block in blocks:
+                f.write(block)
+                f.flush()  # what arrived is on disk even if the process is killed: the next call resumes from it
+                if bar is not None:
+                    bar.update(len(block))
+            os.fsync(f.fileno())
+        if bar is not None:
+            bar.close()
+        return self.part.stat().st_size
+
     def __call__(self, url: str, output_file: str, pooch: object = None, check_only: bool = False) -> None:
         start = self.part.stat().st_size if self.part.exists() else 0
-        with _open_source(url, start, self.timeout) as (blocks, offset, total):
-            self.resumed_from = offset
-            bar = None
-            if self.progress and total and total > 20 * CHUNK_SIZE:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=self.part.name[:-5])
-            with open(self.part, "ab" if offset else "wb") as f:
-                for block in blocks:
-                    f.write(block)
-                    if bar is not None:
-                        bar.update(len(block))
-                f.flush()
-                os.fsync(f.fileno())
-            if bar is not None:
-                bar.close()
+        try:
+            with _open_source(url, start, self.timeout) as (blocks, offset, total):
+                self.resumed_from = offset
+                size = self._write(blocks, offset, total)
+        except Exception as err:
+            if is_timeout(err):
+                raise TimeoutError(stall_message(url, self.timeout, self.part.name)) from None
+            raise
+        if total is not None and size != total:
+            raise IncompleteTransferError(f"{url}: the connection ended after {size} of {total} bytes.")
         os.replace(self.part, output_file)  # pooch checks the hash of output_file, then renames it into place
 
 
@@ -191,35 +221,58 @@ def _quiet_pooch() -> Iterator[None]:
                 logger.setLevel(_quiet_saved)
 
 
+def _hash_message(url: str, known_hash: str | None, dest: Path, err: Exception) -> str:
+    """The error text for a download whose hash does not match."""
+    return (
+        f"{url} was downloaded but its hash does not match the expected {known_hash}; the file was discarded "
+        f"(no {dest.name} and no {dest.name}.part kept). The source may be corrupt or changed: run the download "
+        f"again later, or set {DATA_MIRROR_ENV} to a trusted copy of the data. ({err})"
+    )
+
+
 def download_file(
-    url: str, dest: str | Path, known_hash: str | None = None, *, progress: bool = False, timeout: float = 60.0
+    url: str,
+    dest: str | Path,
+    known_hash: str | None = None,
+    *,
+    progress: bool = False,
+    timeout: float = 60.0,
+    tries: int = TRIES,
 ) -> Path:
     """Fetch ``url`` to ``dest`` unless a file with the right hash is there; verify, then rename into place.
 
     ``known_hash`` is ``"sha256:<hex>"``, ``"md5:<hex>"`` or a bare SHA-256, or None (no check). A
     file already at ``dest`` whose hash does not match is fetched again. An interrupted transfer
-    leaves only ``<dest>.part``, never ``dest``; the next call resumes from it.
+    leaves only ``<dest>.part``, never ``dest``; the next call resumes from it. ``timeout`` is the
+    most seconds to wait for the server to connect or send more (a stall raises TimeoutError, no retry).
+    HTTP 5xx answers and transfers cut off mid-file are tried up to ``tries`` times in all, resuming,
+    with a short backoff.
     """
     import pooch
 
+    check_positive("timeout", timeout)
+    check_int("tries", tries, minimum=1, maximum=10)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    for attempt in (1, 2):
+    restarted, failures = False, 0
+    while True:
         downloader = _ResumableDownloader(part, progress=progress, timeout=timeout)
         try:
             with _quiet_pooch():
                 pooch.retrieve(url, known_hash=known_hash, fname=dest.name, path=dest.parent, downloader=downloader)
             return dest
-        except ValueError as err:  # pooch: hash mismatch (the bad download is already deleted)
-            if attempt == 1 and downloader.resumed_from:
-                continue  # the resumed .part may have been stale: try once from the beginning
-            raise DownloadError(
-                f"{url} was downloaded but its hash does not match the expected {known_hash}; the file was "
-                f"discarded, nothing was written to {dest}. The source may be corrupt or changed: check it, "
-                f"or get the file another way. ({err})"
-            ) from None
-    raise AssertionError("unreachable")  # pragma: no cover
+        except ValueError as err:  # pooch: hash mismatch (the bad download, our .part, is already deleted)
+            if downloader.resumed_from and not restarted:
+                restarted = True  # the resumed .part may have been stale: try once from the beginning
+                continue
+            part.unlink(missing_ok=True)
+            raise DownloadError(_hash_message(url, known_hash, dest, err)) from None
+        except Exception as err:
+            failures += 1
+            if not is_transient(err) or failures >= tries:
+                raise
+            time.sleep(BACKOFF_SECONDS * 2 ** (failures - 1))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,40 +357,6 @@ def cached() -> dict[str, Path]:
     return {name: dataset_root(name) for name, info in DATASETS.items() if not info.synthetic and is_present(name)}
 
 
-def instructions(name: str, reason: BaseException | str | None = None) -> str:
-    """What to download, from where, and where to put it, to get dataset ``name`` without this downloader."""
-    info = _real_info(name)
-    root = data_dir() / info.folder
-    lines = []
-    if reason is not None:
-        lines.append(f"Dataset {name!r} is not in the cache and could not be fetched ({type(reason).__name__}: {reason}).")
-    else:
-        lines.append(f"Dataset {name!r} is not in the cache ({root}).")
-    lines.append("To get it, do one of these:")
-    downloads = DOWNLOADS[name]
-    if any(d.archive for d in downloads):
-        lines.append("  1. On a machine with internet, download:")
-        for d in downloads:
-            size = f" ({d.size})" if d.size else ""
-            lines.append(f"       {d.url}{size}")
-            where = root / d.dest if d.dest else root
-            inner = f"the contents of its {d.strip!r} folder" if d.strip else "its contents"
-            lines.append(f"     unpack it and put {inner} into {where}/")
-    else:
-        first = downloads[0].url.rsplit("/", 2)[0] + "/"
-        lines.append(f"  1. On a machine with internet, download the {len(downloads)} files under")
-        lines.append(f"       {first}")
-        lines.append(f"     keeping their layout, into {root}/ (e.g. {downloads[0].dest}).")
-    lines.append(
-        f"  2. Or set the environment variable {DATA_MIRROR_ENV} to a folder (or file:// URL) laid out like the "
-        f"course's shared/data, i.e. holding {info.folder}/ in the original layout, e.g.\n"
-        f"       export {DATA_MIRROR_ENV}=/path/to/shared/data\n"
-        f"     and run this again; the files are copied from there."
-    )
-    lines.append(f"Source: {info.source}. Homepage: {info.homepage}. Licence: {info.licence}.")
-    return "\n".join(lines)
-
-
 def _counting(items: Iterable[_T], total: int, desc: str, show: bool) -> Iterable[_T]:
     """``items`` as they are, or wrapped in a tqdm bar that counts files when ``show`` is true."""
     if not show:
@@ -407,18 +426,31 @@ def _verify(root: Path) -> bool:
     return intact
 
 
-def fetch(name: str, *, verify: bool = False, quiet: bool = True) -> Path:
+def lock_path(name: str) -> Path:
+    """The lock file that :func:`fetch` holds while it fills dataset ``name``'s cache folder."""
+    return data_dir() / ".locks" / f"{_real_info(name).folder}.lock"
+
+
+def fetch(name: str, *, verify: bool = False, quiet: bool = True, lock_wait: float = LOCK_WAIT_SECONDS) -> Path:
     """Make sure real dataset ``name`` is in the cache (from the mirror or the official source); returns its folder.
 
     With ``verify=True`` the cached files are re-hashed and any that changed are fetched again.
-    Raises DatasetUnavailableError, with instructions, when the data cannot be reached.
+    Raises DatasetUnavailableError, with instructions, when the data cannot be reached. Another
+    process fetching the same dataset is waited for (up to ``lock_wait`` s; then LockTimeoutError).
     """
+    root = dataset_root(name)
+    if is_present(name) and not verify:
+        return root
+    with file_lock(lock_path(name), wait=lock_wait):
+        if is_present(name) and (not verify or _verify(root)):  # maybe another process just fetched it
+            return root
+        return _fetch_locked(name, root, quiet)
+
+
+def _fetch_locked(name: str, root: Path, quiet: bool) -> Path:
+    """Fill ``root`` from the mirror or the official source (the caller holds the dataset's lock)."""
     import requests
 
-    info = _real_info(name)
-    root = data_dir() / info.folder
-    if is_present(name) and (not verify or _verify(root)):
-        return root
     mirror = data_mirror()
     root.mkdir(parents=True, exist_ok=True)
     (root / _INCOMPLETE).touch()

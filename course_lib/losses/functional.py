@@ -121,7 +121,7 @@ def focal_loss(
     """
     check_reduction(reduction)
     ignore_index = check_ignore(ignore_index)
-    if gamma < 0:
+    if not gamma >= 0:  # also catches NaN
         raise ValueError(f"gamma={gamma!r} must be >= 0 (0 gives plain cross-entropy, 2 is usual).")
     logits = check_logits(logits)
     target = check_target(target, logits)

@@ -92,6 +92,8 @@ def binary_inputs(logits: Any, target: Any, ignore_index: int | None, fn: str) -
         raise ValueError(f"target has dtype {target.dtype}; pass 0/1 masks.")
     if target.numel():
         lo, hi = (float(v) for v in torch.stack([target.min().double(), target.max().double()]).tolist())
+        if lo != lo or hi != hi:  # NaN
+            raise ValueError("target holds NaN; binary targets must be 0/1 (or soft values in [0, 1]).")
         if lo < 0 or hi > 1:
             bad = (target < 0) | (target > 1)
             if ignore_index is not None:
@@ -146,8 +148,8 @@ def as_weight(value: Any, name: str, logits: torch.Tensor, length: int | None = 
     w = torch.as_tensor(value, dtype=logits.dtype, device=logits.device)
     if length is not None and (w.ndim != 1 or w.shape[0] != length):
         raise ValueError(f"{name} has shape {tuple(w.shape)}; give one value per class ({length} values).")
-    if bool((w < 0).any()):
-        raise ValueError(f"{name} holds negative values; weights must be >= 0.")
+    if not bool((w >= 0).all()):
+        raise ValueError(f"{name} holds negative or NaN values; weights must be >= 0.")
     return w
 
 

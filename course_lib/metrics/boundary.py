@@ -143,8 +143,8 @@ def hausdorff95(
     if not 0 <= float(percentile) <= 100:
         raise ValueError(f"percentile={percentile!r} must be between 0 and 100 (95 for HD95, 100 for Hausdorff).")
     p, t = _mask_pair(pred, target)
-    if spacing is not None and len(spacing) != 2:
-        raise ValueError(f"spacing={spacing!r} must be two pixel sizes (row, col), e.g. (1.0, 1.0).")
+    if spacing is not None and (len(spacing) != 2 or not all(isinstance(s, (int, float)) and s > 0 for s in spacing)):
+        raise ValueError(f"spacing={spacing!r} must be two positive pixel sizes (row, col), e.g. (1.0, 1.0).")
     out = [_surface_distance(a, b, spacing, percentile) for a, b in zip(_surface(p), _surface(t))]
     scores = torch.tensor(out, dtype=torch.float64)
     return scores if reduction == "none" else scores.mean()

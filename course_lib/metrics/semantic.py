@@ -113,6 +113,8 @@ def _check_confusion(cm: Any) -> torch.Tensor:
         )
     if cm.numel() and bool((cm < 0).any()):
         raise ValueError("cm holds negative counts; pass a confusion matrix of pixel counts (see confusion_matrix()).")
+    if cm.is_floating_point() and not bool(torch.isfinite(cm).all()):
+        raise ValueError("cm holds NaN or infinite counts; pass a confusion matrix of pixel counts (see confusion_matrix()).")
     return cm
 
 

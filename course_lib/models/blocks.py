@@ -16,6 +16,8 @@ UPSAMPLING_MODES = ("bilinear", "transpose")
 
 def match_size(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """Zero-pad or centre-crop ``x`` (N×C×H×W) to spatial ``size`` (H, W); fixes odd-size mismatches."""
+    if len(size) != 2:
+        raise ValueError(f"size={tuple(size)!r} must be a spatial size (H, W), e.g. x.shape[-2:] of the other tensor.")
     th, tw = int(size[0]), int(size[1])
     h, w = x.shape[-2:]
     if (h, w) == (th, tw):

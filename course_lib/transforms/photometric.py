@@ -63,7 +63,7 @@ class GaussianBlur(PairTransform):
         if torch.rand(1).item() >= self.p:
             return image, target
         s = float(torch.empty(1).uniform_(*self.sigma))
-        k = 2 * math.ceil(3 * s) + 1
+        k = min(2 * math.ceil(3 * s) + 1, 2 * min(image.shape[-2:]) - 1)  # reflect padding needs k // 2 < H, W
         return F.gaussian_blur(image, kernel_size=[k, k], sigma=[s, s]), target
 
 
@@ -89,6 +89,10 @@ class Normalize(PairTransform):
 def denormalize(image: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
     """Undo :class:`Normalize` (C×H×W or B×C×H×W), e.g. to show a normalised image."""
     shape = (-1, 1, 1) if image.ndim == 3 else (1, -1, 1, 1)
+    channels = image.shape[-3] if image.ndim in (3, 4) else None
+    for name, values in (("mean", mean), ("std", std)):
+        if channels is None or len(values) not in (1, channels):
+            raise ValueError(f"{name} has {len(values)} values for an image of shape {tuple(image.shape)}; give one per channel.")
     m = torch.tensor(tuple(mean), dtype=image.dtype, device=image.device).view(shape)
     s = torch.tensor(tuple(std), dtype=image.dtype, device=image.device).view(shape)
     return image * s + m

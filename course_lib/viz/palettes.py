@@ -88,6 +88,8 @@ def _tab_palette(n: int) -> list[Color]:
 
 def instance_colors(n: int, seed: int = 0) -> list[Color]:
     """``n`` bright, distinct colours (golden-ratio steps around the hue circle), for instance masks."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n={n!r} must be an int >= 0 (the number of colours), e.g. n=10.")
     start = (seed * 0.137) % 1.0
     out = []
     for i in range(n):

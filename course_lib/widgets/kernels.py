@@ -128,9 +128,10 @@ class KernelExplorer:
         self.stride = w.IntSlider(value=stride, min=1, max=4, description="stride")
         self.padding = w.IntSlider(value=padding, min=0, max=3, description="padding")
         self.info = w.HTML()
-        self.picture = w.Image(format="png")
+        self.picture = w.Image(format="png", layout=w.Layout(flex="1 1 auto", min_width="0", max_width="100%", object_fit="contain"))
         grid = w.GridBox(self.entries, layout=w.Layout(grid_template_columns="repeat(3, 74px)"))
-        controls = w.VBox([self.preset, w.HTML("3×3 kernel (edit to make your own):"), grid, self.stride, self.padding, self.info])
+        controls = w.VBox([self.preset, w.HTML("3×3 kernel (edit to make your own):"), grid, self.stride, self.padding, self.info],
+                          layout=w.Layout(flex="0 0 auto", min_width="300px"))  # the picture must not squeeze the controls
         self.widget = w.HBox([controls, self.picture])
         self.feature_map: np.ndarray = np.zeros((0, 0))
         self.png: bytes = b""  # the last picture drawn (PNG bytes)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.server
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -120,3 +122,103 @@ def http_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------------------------------
+# a local HTTP server that misbehaves on request (the downloader fault suite, tests/data/test_download_faults.py)
+# --------------------------------------------------------------------------------------------------
+class _FaultHandler(http.server.BaseHTTPRequestHandler):
+    """Serves files from ``server.root`` (``Range: bytes=N-`` honoured) with the faults in ``server.faults``.
+
+    Faults: ``status`` (answer this HTTP error to the first ``status_times`` requests), ``cut_after`` (close
+    the connection after this many body bytes, for the first ``cut_times`` requests), ``ignore_range``
+    (answer 200 with the whole file), ``corrupt`` (flip the first bytes), ``stall`` (send the headers and
+    ``stall_after`` body bytes, then sleep this many seconds), ``rate`` (seconds of sleep per 16 kB sent).
+    """
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _range_start(self, size: int) -> int:
+        """The N of ``Range: bytes=N-``, or 0 without one (or when ignoring ranges)."""
+        header = self.headers.get("Range", "")
+        if self.server.faults.get("ignore_range") or not (header.startswith("bytes=") and header.endswith("-")):
+            return 0
+        return int(header[6:-1])
+
+    def _send_body(self, body: bytes) -> None:
+        """Write ``body``, slowly, stalling or cut short as the faults say; a client that left is fine."""
+        faults, stop = self.server.faults, self.server.stop
+        if faults.get("stall"):
+            self.wfile.write(body[: faults.get("stall_after", 0)])
+            self.wfile.flush()
+            stop.wait(faults["stall"])
+            return
+        if faults.get("cut_after") and self.server.cuts < faults.get("cut_times", 1):
+            self.server.cuts += 1
+            body = body[: faults["cut_after"]]
+        for i in range(0, len(body), 16384):
+            self.wfile.write(body[i:i + 16384])
+            self.wfile.flush()
+            if faults.get("rate") and stop.wait(faults["rate"]):
+                return
+
+    def do_GET(self):
+        server = self.server
+        server.log.append({"path": self.path, "range": self.headers.get("Range"), "time": time.monotonic()})
+        faults = server.faults
+        if faults.get("status") and len(server.log) <= faults.get("status_times", 10**6):
+            self.send_error(faults["status"])
+            return
+        path = Path(server.root) / unquote(self.path.split("?")[0].lstrip("/"))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        if faults.get("corrupt"):
+            data = bytes(b ^ 0xFF for b in data[:16]) + data[16:]
+        start = self._range_start(len(data))
+        if start >= len(data) > 0:
+            self.send_error(416)
+            return
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        try:
+            self._send_body(data[start:])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@dataclass
+class FaultServer:
+    """A running misbehaving server: its folder, base URL, the requests it saw, and the faults to inject."""
+
+    root: Path
+    url: str
+    log: list
+    faults: dict
+
+    def seen(self, path: str) -> list[dict]:
+        """The requests for ``path`` (e.g. "/a.bin"), in order."""
+        return [r for r in self.log if r["path"] == path]
+
+
+@pytest.fixture
+def fault_server(tmp_path):
+    """A ThreadingHTTPServer on 127.0.0.1 (free port) serving ``tmp_path/'fault-www'``; faults set per test."""
+    root = tmp_path / "fault-www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FaultHandler)
+    server.root, server.log, server.faults, server.cuts, server.stop = root, [], {}, 0, threading.Event()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield FaultServer(root, f"http://127.0.0.1:{server.server_address[1]}", server.log, server.faults)
+    finally:
+        server.stop.set()  # end any stall or slow transfer at once
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
