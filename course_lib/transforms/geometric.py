@@ -45,6 +45,8 @@ class Resize(PairTransform):
 class RandomHorizontalFlip(PairTransform):
     """Mirror image and target left-right with probability ``p``."""
 
+    axis = -1  # the tensor axis mirrored
+
     def __init__(self, p: float = 0.5) -> None:
         check_fraction("p", p)
         self.p = p
@@ -52,20 +54,13 @@ class RandomHorizontalFlip(PairTransform):
     def apply(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
         if torch.rand(1).item() >= self.p:
             return image, target
-        return joint(lambda x, _: torch.flip(x, dims=[-1]), image, target)
+        return joint(lambda x, _: torch.flip(x, dims=[self.axis]), image, target)
 
 
-class RandomVerticalFlip(PairTransform):
+class RandomVerticalFlip(RandomHorizontalFlip):
     """Mirror image and target top-bottom with probability ``p`` (fine for microscopy, not for street scenes)."""
 
-    def __init__(self, p: float = 0.5) -> None:
-        check_fraction("p", p)
-        self.p = p
-
-    def apply(self, image: torch.Tensor, target: Target) -> tuple[torch.Tensor, Target]:
-        if torch.rand(1).item() >= self.p:
-            return image, target
-        return joint(lambda x, _: torch.flip(x, dims=[-2]), image, target)
+    axis = -2
 
 
 class RandomRotate90(PairTransform):

@@ -26,6 +26,7 @@ import pytest
 from course_lib import data
 from course_lib.data import download as dl
 from course_lib.data.locking import LockTimeoutError, file_lock
+from mirrors import small_mirror
 from course_lib.data.registry import DOWNLOADS, Download
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,16 +162,6 @@ def test_bad_timeout_and_tries_are_refused_with_the_argument_named(tmp_path):
 
 
 # --- (f) two processes at once ------------------------------------------------------------------------------
-def http_mirror(shared_mirror: Path, root: Path, n: int = 2) -> None:
-    """Lay out ``n`` ISBI pairs and a MANIFEST.sha256 under the server's folder (a mirror over HTTP)."""
-    lines = []
-    for kind in ("image", "label"):
-        for i in range(n):
-            rel = f"isbi2012_membranes/train/{kind}/{i}.png"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shared_mirror / rel, root / rel)
-            lines.append(f"{hashlib.sha256((root / rel).read_bytes()).hexdigest()}  {rel}")
-    (root / "MANIFEST.sha256").write_text("\n".join(lines) + "\n")
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -198,7 +189,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
 
 
 def test_two_processes_fetching_the_same_dataset_end_with_one_verified_copy(shared_mirror, fault_server, tmp_path):
-    http_mirror(shared_mirror, fault_server.root)
+    small_mirror(shared_mirror, fault_server.root)
     fault_server.faults.update(rate=0.03)  # slow: each file takes a few tenths of a second
     env = child_env(COURSE_DATA_DIR=str(tmp_path / "cache"), COURSE_DATA_MIRROR=fault_server.url)
     go = tmp_path / "go"
@@ -228,7 +219,7 @@ def test_two_processes_fetching_the_same_dataset_end_with_one_verified_copy(shar
 
 
 def test_a_lock_file_left_by_a_dead_process_does_not_block(shared_mirror, fault_server, tmp_path, monkeypatch):
-    http_mirror(shared_mirror, fault_server.root, n=1)
+    small_mirror(shared_mirror, fault_server.root, n=1)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_DATA_MIRROR", fault_server.url)
     lock = dl.lock_path("isbi2012")
@@ -366,7 +357,7 @@ def test_ctrl_c_mid_download_leaves_only_a_part_file_that_the_next_call_resumes(
 
 
 def test_ctrl_c_inside_fetch_leaves_the_dataset_unfinished_and_the_lock_free(shared_mirror, fault_server, tmp_path, monkeypatch):
-    http_mirror(shared_mirror, fault_server.root, n=1)
+    small_mirror(shared_mirror, fault_server.root, n=1)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_DATA_MIRROR", fault_server.url)
     monkeypatch.setattr(dl, "CHUNK_SIZE", 8192)
