@@ -8,12 +8,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "attention",
     "checks",
     "config",
     "data",
     "losses",
     "metrics",
     "models",
+    "prompts",
     "runtime",
     "training",
     "transforms",

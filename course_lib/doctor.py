@@ -106,7 +106,7 @@ def check_packages(reqs: list[Requirement]) -> list[Finding]:
 def check_imports() -> list[Finding]:
     """torch and torchvision load together (a CPU-only torch wheel breaks torchvision), and smp loads."""
     out = []
-    for module in ("torch", "torchvision", "segmentation_models_pytorch", "ipywidgets", "matplotlib"):
+    for module in ("torch", "torchvision", "segmentation_models_pytorch", "ipywidgets", "ipyevents", "matplotlib"):
         try:
             importlib.import_module(module)
             out.append(Finding("ok", f"import {module}"))

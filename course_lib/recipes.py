@@ -40,7 +40,7 @@ class Recipe:
     metric: str = "miou"
     seed: int = 0
     class_weighting: str | None = None  # "(sqrt-)median-frequency": CE weights from the train masks (lesson 05, capstone 10)
-    kind: str = "semantic"  # "semantic" (fit) or "detection" (fit_detection, Mask R-CNN)
+    kind: str = "semantic"  # "semantic" (fit), "detection" (fit_detection, Mask R-CNN) or "promptable" (click model, lesson 11)
     note: str = ""
     # the capstones' real-data recipes (defaults keep the lesson recipes as they were)
     augment: dict[str, Any] = field(default_factory=dict)  # see train_augmentation()
@@ -86,6 +86,12 @@ _add(Recipe(name="deeplabv3plus-streets", model="deeplabv3plus",
             model_options={"encoder_name": "tu-regnetx_002", "encoder_depth": 4, "encoder_weights": None,
                            "encoder_output_stride": 16, "decoder_channels": 64, "decoder_atrous_rates": (1, 2, 3)},
             **_STREETS))
+_add(Recipe(name="segformer-streets", model="mini-segformer",
+            model_options={"widths": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "heads": (1, 1, 2, 4),
+                           "reductions": (8, 4, 2, 1), "mlp_ratio": 2, "decoder_channels": 32, "first_stride": 2},
+            note="lesson 11's live transformer run, at lesson 05's budget; lr 1e-2 kept: it beat 3e-3 and 1e-3 on "
+                 "60 held-out train images; first_stride=2 (not 4) chosen there too: 48×64 images are small",
+            **{**_STREETS, "lesson": "11_beyond_cnns"}))
 
 _add(Recipe(name="maskrcnn-nuclei", lesson="06_instances", dataset="synthetic-nuclei", model="maskrcnn", in_channels=1,
             num_classes=2, model_options={"image_size": 128, "fpn_channels": 32, "box_batch_size_per_image": 32},
@@ -95,6 +101,13 @@ _add(Recipe(name="unet-nuclei-boundary", lesson="06_instances", dataset="synthet
             num_classes=3, model_options={"base_channels": 8, "depth": 3}, data_options={"size": 64, "target": "boundary"},
             n_train=320, n_val=64, n_test=80, loss="combo", loss_options={"class_weights": [1.0, 1.0, 3.0]},
             batch_size=16, epochs=5, lr=3e-3, metric="miou", note="lesson 06's 3-class U-Net (interior/boundary)"))
+_add(Recipe(name="click-unet-nuclei", lesson="11_beyond_cnns", dataset="synthetic-nuclei", model="unet", in_channels=3,
+            num_classes=2, model_options={"base_channels": 8, "depth": 3}, data_options={"size": 64, "target": "instance"},
+            n_train=1280, n_val=0, n_test=12, loss="combo", batch_size=16, epochs=2, lr=5e-3, scheduler="onecycle",
+            metric="noc@85", kind="promptable", augment={"crop": (32, 32)},
+            note="lesson 11's click-to-segment U-Net: image + positive/negative click disks -> the clicked nucleus; "
+                 "trained on 32×32 windows around each object with simulated and model-in-the-loop clicks "
+                 "(course_lib.prompts.CLICK_DEFAULTS), scored by NoC on every test object"))
 
 
 _EFFNET = dict(model="effnet-unet", in_channels=3, kind="semantic", threads=1, channels_last=True, store_half=True,

@@ -24,6 +24,7 @@ __all__ = [
     "detection_ap50",
     "score_model",
     "score_binary_fov",
+    "score_promptable",
     "make_checkpoint",
     "checkpoint_is_current",
 ]
@@ -79,6 +80,10 @@ def train_recipe(recipe: Recipe | str, *, progress: bool = False, threads: int |
                                seed=recipe.seed, progress=progress, live_plot=False)
         seconds = time.perf_counter() - start
         scores: dict[str, Any] = {"mask_ap50": detection_ap50(model, sets["test"])}
+    elif recipe.kind == "promptable":
+        _fit_promptable(recipe, model, sets, progress)
+        seconds = time.perf_counter() - start
+        scores = score_promptable(model, sets["test"])
     else:
         _fit_semantic(recipe, model, sets, progress)
         seconds = time.perf_counter() - start
@@ -136,14 +141,42 @@ def _fit_semantic(recipe: Recipe, model: nn.Module, sets: dict[str, Any], progre
     return history
 
 
+def _fit_promptable(recipe: Recipe, model: nn.Module, sets: dict[str, Any], progress: bool) -> Any:
+    """Train a click model: one object per sample with simulated clicks, plus clicks where the model is wrong (RITM)."""
+    from torch.utils.data import DataLoader
+
+    from course_lib import losses, prompts, training
+
+    unknown = sorted(set(recipe.augment) - {"crop"})
+    if unknown:
+        raise ValueError(f"augment has key(s) {', '.join(unknown)} that a promptable recipe does not use; it knows only 'crop'.")
+    train = prompts.ClickDataset(sets["train"], seed=recipe.seed, crop=recipe.augment.get("crop"))
+    loader = DataLoader(train, batch_size=recipe.batch_size, shuffle=True, drop_last=True)
+    return training.fit(model, loader, None, loss_fn=losses.create_loss(recipe.loss, **recipe.loss_options),
+                        epochs=recipe.epochs, lr=recipe.lr, weight_decay=recipe.weight_decay, scheduler=recipe.scheduler,
+                        metric=None, seed=recipe.seed, progress=progress, live_plot=False,
+                        callbacks=[prompts.IterativeClicks(seed=recipe.seed)])
+
+
+def score_promptable(model: nn.Module, test: Any, max_clicks: int = 20) -> dict[str, Any]:
+    """Click-model scores on every object of ``test`` (the standard protocol): IoU after 1 and 3 clicks, NoC@85, NoC@90."""
+    from course_lib.prompts import evaluate_clicks
+
+    result = evaluate_clicks(model, test, max_clicks=max_clicks, iou_targets=(0.85, 0.9))
+    return {"iou@1": result.iou_at(1), "iou@3": result.iou_at(3), "noc@85": result.noc[0.85],
+            "noc@90": result.noc[0.9], "objects": result.num_objects}
+
+
 def score_model(recipe: Recipe | str, model: nn.Module, sets: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Held-out scores of a label-map model trained by ``recipe``: the test split, and for the capstones val too."""
+    """Held-out scores of a model trained by ``recipe``: the test split, for the capstones val too (clicks for a click model)."""
     from torch.utils.data import DataLoader
 
     from course_lib import training
 
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     sets = load_splits(recipe) if sets is None else sets
+    if recipe.kind == "promptable":
+        return score_promptable(model, sets["test"])
     if recipe.num_classes == 2 and recipe.ignore_index == 255:  # a vessel-style binary task scored inside a mask
         return score_binary_fov(model, sets["val"], sets["test"])
     scores: dict[str, Any] = {}

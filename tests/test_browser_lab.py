@@ -9,6 +9,10 @@ copy of two lessons, drives the system's Chromium headless with Playwright, and 
   then move the threshold explorer's slider with the keyboard and see its score line and picture change.
 * lesson 01 (the learner notebook): run the cells one by one (Shift+Enter) up to the kernel explorer,
   then pick another preset kernel and stride and see the explorer's numbers and picture change.
+* lesson 11's click-to-segment widget (a tiny notebook written here, with an honest region-growing segmenter
+  on two touching discs): a real left click on disc A and a real right click on disc B (ipyevents; the picture
+  shrunk by CSS first) change the status line (1 click, then 2 with IoU 1.000) and the picture, and JupyterLab's
+  own context menu stays shut.
 
 Screenshots go to ``test-artifacts/browser/`` (gitignored); look at them when the UI changes.
 No browser is ever downloaded: Playwright launches ``chromium`` from PATH (Debian's package; ``.ci/run``
@@ -42,6 +46,27 @@ if CHROMIUM is None:
     pytest.skip("no chromium on PATH (apt-get install chromium); Playwright must not download one", allow_module_level=True)
 
 
+CLICK_NOTEBOOK = "11_click_segment.ipynb"
+CLICK_SHAPE, DISC_A, DISC_B = (40, 56), (20, 18), (20, 38)  # image H×W and the disc centres (row, col)
+CLICK_FIXTURES = ROOT / "tests" / "widgets" / "click_fixtures.py"  # copied next to the notebook: the widget tests' picture and segmenter
+CLICK_CELLS = [
+    """from click_fixtures import region_segmenter, two_discs
+from course_lib.widgets import click_segment_widget
+
+image, disc_a, disc_b = two_discs()""",
+    "click_segment_widget(image, region_segmenter, truth=disc_a.astype(int))",
+]
+
+
+def _write_click_notebook(path: Path) -> None:
+    """A two-cell notebook: the synthetic image and segmenter, then the click-to-segment widget."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in CLICK_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -71,6 +96,8 @@ def lab(tmp_path):
     root_dir.mkdir()
     shutil.copy(ROOT / "notebooks" / "03_metrics_losses.ipynb", root_dir / "03_metrics_losses.ipynb")
     shutil.copy(ROOT / "notebooks" / "01_cnn_foundations.ipynb", root_dir / "01_cnn_foundations.ipynb")
+    _write_click_notebook(root_dir / CLICK_NOTEBOOK)
+    shutil.copy(CLICK_FIXTURES, root_dir / CLICK_FIXTURES.name)
     settings = tmp_path / "settings"  # no "fetch Jupyter news?" toast over the notebook
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
@@ -199,6 +226,43 @@ def _changes(page, locator, before: str | None, what: str, attr: str | None = No
     raise AssertionError(f"{what} did not change from {str(before)[:150]!r} to hold {contains!r}: {str(now)[:150]!r}")
 
 
+def _pixel_point(box: dict, row: int, col: int) -> tuple[float, float]:
+    """The page position of the centre of image pixel (row, col) in a picture shown in ``box``."""
+    h, w = CLICK_SHAPE
+    return box["x"] + (col + 0.5) / w * box["width"], box["y"] + (row + 0.5) / h * box["height"]
+
+
+def _click_segment_widget(page, base: str, token: str, started: float) -> None:
+    """Run the click notebook, then left-click disc A and right-click disc B; status line and picture follow."""
+    section = time.monotonic()
+    _open_notebook(page, base, token, CLICK_NOTEBOOK)
+    _menu(page, "Run", "Run All Cells")
+    _wait_cells_ran(page)
+    assert _error_outputs(page) == []
+    cell = _cell(page, 1)
+    picture = cell.locator(".widget-image").first
+    info = cell.locator(".widget-html-content").filter(has_text="positive").first  # "1 click (1 positive, ..."
+    info.wait_for()
+    picture.scroll_into_view_if_needed()
+    info_before, src_before = info.inner_text(), picture.get_attribute("src")
+    assert "0 clicks" in info_before and "IoU 0.000" in info_before, info_before
+    _shot(page, "11_click_segment_before.png")
+    page.mouse.click(*_pixel_point(picture.bounding_box(), *DISC_A))
+    info_one = _changes(page, info, info_before, "the click widget's status line", contains="1 click (1 positive")
+    assert "IoU 0." in info_one, info_one  # disc A plus the touching disc B: about half right
+    src_one = _changes(page, picture, src_before, "the click widget's picture", attr="src")
+    picture.evaluate("img => { img.style.width = '300px'; }")  # shown smaller than its 448 px: the mapping must follow
+    page.mouse.click(*_pixel_point(picture.bounding_box(), *DISC_B), button="right")
+    info_two = _changes(page, info, info_one, "the click widget's status line",
+                        contains="2 clicks (1 positive, 1 negative)")
+    assert "IoU 1.000" in info_two, info_two
+    _changes(page, picture, src_one, "the click widget's picture", attr="src")
+    assert page.locator(".lm-Menu").count() == 0  # the right click opened no JupyterLab context menu
+    _shot(page, "11_click_segment_after.png")
+    _log(f"lesson 11 click widget: two real clicks done: {time.monotonic() - started:.0f} s "
+         f"({time.monotonic() - section:.0f} s for this part)")
+
+
 # ------------------------------------------------------------------------------------------------ the test
 def test_lessons_and_widgets_in_jupyterlab(lab):
     base, token = lab
@@ -271,6 +335,10 @@ def test_lessons_and_widgets_in_jupyterlab(lab):
             _changes(page, info, info_mid, "the kernel explorer's numbers", contains="/ 2⌋")
             _changes(page, picture, src_mid, "the kernel explorer's picture", attr="src")
             _shot(page, "01_kernel_explorer_after.png")
+            _menu(page, "Kernel", "Shut Down Kernel")
+
+            # ---- lesson 11's click-to-segment widget: real left and right mouse clicks on the picture
+            _click_segment_widget(page, base, token, started)
             assert console_errors == []
         except BaseException:
             _shot(page, "failure.png")  # what the browser showed when it failed, with the page's HTML beside it

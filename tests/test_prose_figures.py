@@ -43,6 +43,7 @@ ALLOWED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("10_capstone_driving", "c033"): ({"100%"}, "rows normalised to 100% (definition)"),
     ("10_capstone_driving", "c038"): ({"0.741"}, "published: the smp CamVid example's figure"),
     ("10_capstone_driving", "c051"): ({"0.669"}, "published: FC-DenseNet103 (Jégou et al., 2017)"),
+    ("11_beyond_cnns", "click-protocol"): ({"0.85"}, "NoC@85's IoU target (definition)"),
 }
 
 

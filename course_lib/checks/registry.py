@@ -13,7 +13,7 @@ __all__ = ["Exercise", "EXERCISES", "HINT_LEVELS", "register", "check", "exercis
 HINT_LEVELS = ("the idea", "a nudge", "the code")  # what each step of a hint gives away
 
 # Modules (inside course_lib.checks) that define exercises; each registers its own on import.
-_EXERCISE_MODULES = ["welcome", "cnn", "data", "metrics", "unet", "architectures", "transfer", "instances", "tuning", "medical", "driving", "frameworks", "training"]
+_EXERCISE_MODULES = ["welcome", "cnn", "data", "metrics", "unet", "architectures", "transfer", "instances", "tuning", "medical", "driving", "frameworks", "training", "beyond"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Segmentation metrics: confusion matrix, IoU, Dice, pixel accuracy, mean class accuracy, boundary scores, instance
-mask AP, and binary scores inside a field of view (sensitivity, specificity, ROC AUC, best threshold, clDice, recall by
-vessel width).
+mask AP, panoptic quality, and binary scores inside a field of view (sensitivity, specificity, ROC AUC, best threshold,
+clDice, recall by vessel width).
 
 One package, one module per concern (each states its conventions in its docstring):
 
@@ -9,6 +9,8 @@ One package, one module per concern (each states its conventions in its docstrin
   ``dice(pred, target, 2, average="binary")`` is the foreground Dice of two binary masks (1.0 when both are empty).
 * :mod:`.boundary`: ``boundary_f1`` and ``hausdorff95`` of masks or label maps.
 * :mod:`.instance`: ``mask_iou_matrix``, ``match_instances`` and COCO-style mask AP.
+* :mod:`.panoptic`: ``to_panoptic`` maps, ``panoptic_quality`` (PQ = SQ × RQ, COCO's definition) and
+  ``segment_quality`` of one thing class from two instance-id maps.
 * :mod:`.binary`: scores of a binary prediction inside a mask (``binary_scores``, ``roc_auc``, ``best_threshold``;
   target value ``IGNORE`` = 255 is not scored).
 * :mod:`.thin_structures`: ``cldice``, ``vessel_width_map`` and ``recall_by_width`` for vessels.
@@ -27,6 +29,7 @@ from .instance import (
     masks_from_instance_ids,
     match_instances,
 )
+from .panoptic import panoptic_quality, segment_quality, to_panoptic
 from .semantic import (
     SegmentationMeter,
     accuracy_from_confusion,
@@ -58,6 +61,9 @@ __all__ = [
     "masks_from_instance_ids",
     "mask_ap_per_class",
     "mask_average_precision",
+    "to_panoptic",
+    "panoptic_quality",
+    "segment_quality",
     "IGNORE",
     "binary_scores",
     "roc_auc",

@@ -1,7 +1,7 @@
 """``create(name, ...)``: one entry point that builds every model of the course by name.
 
-Introduced in lesson 04; lessons 05, 06 and 08 use it for FCN, SegNet, smp models, Mask R-CNN and the
-pretrained EfficientNet-Lite0 U-Net.
+Introduced in lesson 04; lessons 05, 06, 08 and 11 use it for FCN, SegNet, smp models, Mask R-CNN, the
+pretrained EfficientNet-Lite0 U-Net and the course's small SegFormer.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def _fcn(in_channels: int, num_classes: int, **options: Any) -> nn.Module:
     return FCN(in_channels, num_classes, **options)
 
 
+def _mini_segformer(in_channels: int, num_classes: int, **options: Any) -> nn.Module:
+    from .segformer import MiniSegFormer
+
+    return MiniSegFormer(in_channels, num_classes, **options)
+
+
 def _maskrcnn(in_channels: int, num_classes: int, **options: Any) -> nn.Module:
     from .maskrcnn import build_maskrcnn
 
@@ -76,7 +82,7 @@ _SMP_DESCRIPTIONS = {
     "linknet": "LinkNet (smp): light decoder, additive skips",
     "manet": "MA-Net (smp): attention decoder",
     "upernet": "UPerNet (smp)",
-    "segformer": "SegFormer decoder (smp) on any smp encoder",
+    "segformer": "SegFormer's all-MLP decoder (smp) on any smp encoder (a CNN unless encoder_name='mit_b0'...)",
 }
 
 _REGISTRY: dict[str, ModelSpec] = {
@@ -86,6 +92,9 @@ _REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("segnet", _segnet, "SegNet: decoder upsamples with max-pooling indices"),
         ModelSpec("fcn", _fcn, "FCN-8s/16s/32s on a small VGG-like backbone"),
         *[ModelSpec(n, _smp(n), d) for n, d in _SMP_DESCRIPTIONS.items()],
+        ModelSpec("mini-segformer", _mini_segformer,
+                  "the course's small SegFormer from scratch: transformer encoder (efficient attention, Mix-FFN), "
+                  "all-MLP decoder"),
         ModelSpec("effnet-unet", _effnet_unet, "U-Net decoder on the offline ImageNet EfficientNet-Lite0 encoder"),
         ModelSpec("maskrcnn", _maskrcnn, "torchvision Mask R-CNN with a tiny FPN backbone (instances)", task="instance"),
     ]
@@ -115,6 +124,8 @@ def _builder_target(name: str) -> Callable[..., Any]:
         from .fcn import FCN as target
     elif name == "effnet-unet":
         from .pretrained import EffNetUNet as target
+    elif name == "mini-segformer":
+        from .segformer import MiniSegFormer as target
     else:
         from .maskrcnn import build_maskrcnn as target
     return target

@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["KernelExplorer", "kernel_explorer", "AugmentationExplorer", "augmentation_explorer",
-           "ThresholdExplorer", "threshold_explorer"]
+           "ThresholdExplorer", "threshold_explorer", "ClickSegmentWidget", "click_segment_widget"]
 
 _WHERE = {
     "KernelExplorer": "kernels", "kernel_explorer": "kernels",
     "AugmentationExplorer": "augment", "augmentation_explorer": "augment",
     "ThresholdExplorer": "threshold", "threshold_explorer": "threshold",
+    "ClickSegmentWidget": "clicks", "click_segment_widget": "clicks",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..validation import check_fraction
+from .arrays import as_numpy
 
 __all__ = ["threshold_metrics", "threshold_curves", "ThresholdExplorer", "threshold_explorer"]
 
@@ -27,21 +28,8 @@ _ERROR_RGB = np.array([[0.12, 0.12, 0.12], [0.95, 0.95, 0.95], [0.89, 0.10, 0.11
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def _numpy(x: Any, name: str) -> np.ndarray:
-    try:
-        import torch
-
-        if isinstance(x, torch.Tensor):
-            return x.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    if isinstance(x, (np.ndarray, list, tuple)):
-        return np.asarray(x)
-    raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}.")
-
-
 def _probabilities(probabilities: Any) -> np.ndarray:
-    p = _numpy(probabilities, "probabilities")
+    p = as_numpy(probabilities, "probabilities")
     if p.dtype.kind not in "fiub":
         raise ValueError(f"probabilities has dtype {p.dtype}; pass float probabilities in [0, 1].")
     p = p.astype(np.float64)
@@ -67,7 +55,7 @@ def _binary_inputs(probabilities: Any, target: Any, ignore_index: int | None) ->
     """(probabilities float64, target bool, keep bool) for a binary problem, validated."""
     ignore_index = _check_ignore(ignore_index)
     p = _probabilities(probabilities)
-    t = _numpy(target, "target")
+    t = as_numpy(target, "target")
     if t.dtype.kind == "f" or t.dtype.kind not in "iub":
         raise ValueError(f"target has dtype {t.dtype}; pass an integer (or bool) 0/1 mask.")
     if p.shape != t.shape:
@@ -190,7 +178,7 @@ class ThresholdExplorer:
                  figsize: tuple[float, float] = (13, 3.3)) -> None:
         self.ignore_index = _check_ignore(ignore_index)
         probs = _probabilities(probabilities)
-        tgt = _numpy(target, "target")
+        tgt = as_numpy(target, "target")
         if tgt.dtype.kind not in "iub":
             raise ValueError(f"target has dtype {tgt.dtype}; pass integer class labels (0/1 for a binary map).")
         tgt = tgt.astype(np.int64)

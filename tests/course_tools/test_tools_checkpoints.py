@@ -42,6 +42,11 @@ def test_every_recipe_has_a_current_ready_checkpoint_that_scores_what_it_says(na
     test = recipes.load_splits(recipe)["test"]
     if recipe.kind == "detection":
         assert checkpoints.detection_ap50(model, test) == pytest.approx(stored["mask_ap50"], abs=1e-4)
+    elif recipe.kind == "promptable":  # a click model: the protocol's first 3 clicks on every test object (fast)
+        from course_lib.prompts import evaluate_clicks
+
+        got = evaluate_clicks(model, test, max_clicks=3)
+        assert [got.iou_at(1), got.iou_at(3)] == pytest.approx([stored["iou@1"], stored["iou@3"]], abs=1e-4)
     elif recipe.augment:  # the capstones: real data, scored on val and test
         key = "test_dice" if recipe.metric == "fg_dice" else "test_miou"
         assert checkpoints.score_model(recipe, model)[key] == pytest.approx(stored[key], abs=1e-4)

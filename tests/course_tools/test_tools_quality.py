@@ -35,3 +35,20 @@ def test_the_repository_floors_file_names_real_notebooks():
     assert floors, "tests/quality_floors.toml has no floors"
     for stem in floors:
         assert (root / "solutions" / f"{stem}.ipynb").is_file(), f"floors for {stem!r}, but there is no solutions/{stem}.ipynb"
+
+
+def test_a_ceiling_bounds_a_figure_where_lower_is_better(tmp_path):
+    from course_tools.quality import Ceiling, floor_problems, load_floors
+
+    path = tmp_path / "f.toml"
+    path.write_text('["11_x"]\n"click.noc85" = { max = 4.0 }\n"click.iou_1" = 0.5\n')
+    limits = load_floors(path)["11_x"]
+    assert isinstance(limits["click.noc85"], Ceiling) and limits["click.noc85"] == 4.0
+    assert not isinstance(limits["click.iou_1"], Ceiling)
+    assert floor_problems(limits, {"click.noc85": 4.0, "click.iou_1": 0.5}, complete=True) == []
+    got = floor_problems(limits, {"click.noc85": 4.5, "click.iou_1": 0.6}, complete=True)
+    assert got == ["QUALITY click.noc85 = 4.5000 is above its ceiling 4.0 (tests/quality_floors.toml)."]
+    assert "above its ceiling" in floor_problems(limits, {"click.noc85": float("nan")}, complete=False)[0]
+    path.write_text('["11_x"]\n"click.noc85" = { min = 4.0 }\n')
+    with pytest.raises(ValueError, match="max = number"):
+        load_floors(path)

@@ -8,13 +8,13 @@ import pytest
 
 from course_lib import metrics as M
 
-MODULES = ["semantic", "boundary", "instance", "binary", "thin_structures", "inputs"]
+MODULES = ["semantic", "boundary", "instance", "binary", "thin_structures", "inputs", "panoptic"]
 
 PUBLIC = [
     "confusion_matrix", "iou", "dice", "pixel_accuracy", "mean_class_accuracy", "iou_from_confusion",
     "dice_from_confusion", "accuracy_from_confusion", "SegmentationMeter", "boundary_f1", "hausdorff95",
     "mask_iou_matrix", "MatchResult", "match_instances", "masks_from_instance_ids", "mask_ap_per_class",
-    "mask_average_precision", "IGNORE", "binary_scores", "roc_auc", "best_threshold", "cldice", "vessel_width_map",
+    "mask_average_precision", "to_panoptic", "panoptic_quality", "segment_quality", "IGNORE", "binary_scores", "roc_auc", "best_threshold", "cldice", "vessel_width_map",
     "WidthRecall", "recall_by_width",
 ]  # fmt: skip
 
