@@ -21,6 +21,7 @@ installs it with ``fonts-noto-color-emoji``). Without chromium or Playwright the
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -47,8 +48,12 @@ if CHROMIUM is None:
 
 
 CLICK_NOTEBOOK = "11_click_segment.ipynb"
-CLICK_SHAPE, DISC_A, DISC_B = (40, 56), (20, 18), (20, 38)  # image H×W and the disc centres (row, col)
 CLICK_FIXTURES = ROOT / "tests" / "widgets" / "click_fixtures.py"  # copied next to the notebook: the widget tests' picture and segmenter
+_FIXTURE_SPEC = importlib.util.spec_from_file_location("click_fixtures", CLICK_FIXTURES)
+click_fixtures = importlib.util.module_from_spec(_FIXTURE_SPEC)
+_FIXTURE_SPEC.loader.exec_module(click_fixtures)
+CLICK_SHAPE = (click_fixtures.H, click_fixtures.W)  # the picture's H×W and its disc centres (row, col)
+DISC_A, DISC_B = click_fixtures.A_CENTRE, click_fixtures.B_CENTRE
 CLICK_CELLS = [
     """from click_fixtures import region_segmenter, two_discs
 from course_lib.widgets import click_segment_widget
