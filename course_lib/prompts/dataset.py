@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..metrics.instance import masks_from_instance_ids
 from ..validation import check_choice, check_int, check_positive
 from .clicks import CLICK_DEFAULTS, CLICK_ENCODINGS, Click, as_mask, boundary_distance, click_maps, error_distance
 
@@ -31,10 +32,7 @@ def instance_masks(target: Any) -> torch.Tensor:
     if isinstance(target, dict) and isinstance(target.get("masks"), torch.Tensor) and target["masks"].ndim == 3:
         return target["masks"].bool()
     if isinstance(target, torch.Tensor) and target.ndim == 2 and not target.is_floating_point():
-        ids = [k for k in target.unique().tolist() if k != 0]
-        if not ids:
-            return torch.zeros((0, *target.shape), dtype=torch.bool)
-        return torch.stack([target == k for k in ids])
+        return masks_from_instance_ids(target)
     raise ValueError("instances must give (image, target) pairs with an instance target: a dict with 'masks' or an "
                      "H×W id map; load them with target='instance' (or target='ids').")
 

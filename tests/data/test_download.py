@@ -13,7 +13,7 @@ import pytest
 from course_lib import data
 from course_lib.data import download as dl
 from course_lib.data.registry import DOWNLOADS, Download
-from mirrors import small_mirror
+from mirrors import make_tar, small_mirror
 
 
 def sha(payload: bytes) -> str:
@@ -114,17 +114,6 @@ def test_an_interrupted_mirror_copy_resumes_and_the_dataset_is_not_marked_presen
 
 
 # --- archives -------------------------------------------------------------------------------------------
-def make_tar(path: Path, members: list[tarfile.TarInfo], payload: bytes = b"hello") -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for info in members:
-            if info.isfile():
-                info.size = len(payload)
-                tf.addfile(info, io.BytesIO(payload))
-            else:
-                tf.addfile(info)
-    return path
-
-
 def file_member(name: str) -> tarfile.TarInfo:
     return tarfile.TarInfo(name)
 

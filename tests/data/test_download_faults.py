@@ -26,7 +26,7 @@ import pytest
 from course_lib import data
 from course_lib.data import download as dl
 from course_lib.data.locking import LockTimeoutError, file_lock
-from mirrors import small_mirror
+from mirrors import make_tar, small_mirror
 from course_lib.data.registry import DOWNLOADS, Download
 
 REPO = Path(__file__).resolve().parents[2]
@@ -263,14 +263,7 @@ def test_a_held_flock_makes_a_second_holder_wait_then_time_out(tmp_path):
 
 # --- (g) hostile archives -----------------------------------------------------------------------------------
 def tar_with(path: Path, *members: tarfile.TarInfo, payload: bytes = b"hello") -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for info in members:
-            if info.isfile():
-                info.size = len(payload)
-                tf.addfile(info, io.BytesIO(payload))
-            else:
-                tf.addfile(info)
-    return path
+    return make_tar(path, list(members), payload)
 
 
 def tar_link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:

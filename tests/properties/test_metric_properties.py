@@ -90,29 +90,16 @@ def test_confusion_matrix_matches_sklearn(case):
     assert int(got.sum()) == t.size
 
 
+@pytest.mark.parametrize("ours,theirs", [(iou, skm.jaccard_score), (dice, skm.f1_score)], ids=["iou-jaccard", "dice-f1"])
 @SETTINGS
-@given(label_maps(), st.sampled_from(AVERAGES))
-def test_iou_matches_sklearn_jaccard(case, average):
+@given(case=label_maps(), average=st.sampled_from(AVERAGES))
+def test_iou_and_dice_match_sklearn_jaccard_and_f1(ours, theirs, case, average):
     pred, target, c, ignore = case
     p, t = _kept(pred, target, ignore)
     assume(t.size > 0)
     labels = _scored(c, ignore)
-    expected = _sklearn(skm.jaccard_score, t, p, labels, average)
-    got = _ours(iou(pred, target, c, ignore_index=ignore, average=average))
-    if average is None:
-        got = got[labels]
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
-
-
-@SETTINGS
-@given(label_maps(), st.sampled_from(AVERAGES))
-def test_dice_matches_sklearn_f1(case, average):
-    pred, target, c, ignore = case
-    p, t = _kept(pred, target, ignore)
-    assume(t.size > 0)
-    labels = _scored(c, ignore)
-    expected = _sklearn(skm.f1_score, t, p, labels, average)
-    got = _ours(dice(pred, target, c, ignore_index=ignore, average=average))
+    expected = _sklearn(theirs, t, p, labels, average)
+    got = _ours(ours(pred, target, c, ignore_index=ignore, average=average))
     if average is None:
         got = got[labels]
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
