@@ -9,7 +9,11 @@ A model trained on random 64×64 or 128×128 patches can still segment a 565×58
   (:func:`tile_starts`), predict them in batches and blend the overlaps with weights that trust the centre
   of a window more than its edges (:func:`blend_weights`), where the network saw less context.
 
-Both return **logits** (N×K×H×W, the input's H×W), so everything after them (``sigmoid``/``softmax``, a
+:func:`flip_average_predict` is *test-time augmentation*: it predicts each image and its mirror images, flips
+those predictions back and averages the logits (two or four opinions of the same scene, for as many times
+the compute).
+
+All three return **logits** (N×K×H×W, the input's H×W), so everything after them (``sigmoid``/``softmax``, a
 threshold, ``argmax``, a loss) works as it does on the model's own output. Sliding windows blend logits
 rather than probabilities for the same reason: the result stays the model's kind of output, whether the model
 ends in a sigmoid (K=1) or a softmax (K classes), and it needs no knowledge of which. Where the windows agree,
@@ -35,9 +39,12 @@ __all__ = [
     "crop_padding",
     "sliding_window_predict",
     "whole_image_predict",
+    "FLIPS",
+    "flip_average_predict",
 ]
 
 BLEND_MODES = ("gaussian", "linear", "constant")
+FLIPS = {"none": (), "hflip": (-1,), "vflip": (-2,), "hvflip": (-2, -1)}  # a flip's name -> the axes it reverses
 _PAD_MODES = ("reflect", "replicate", "circular", "constant")
 _MIN_WEIGHT = 1e-3  # the smallest blend weight: every pixel of every window counts a little
 
@@ -298,5 +305,43 @@ def whole_image_predict(
         for first in range(0, x.shape[0], batch_size):
             padded, pads = pad_to_multiple(x[first : first + batch_size].to(run_on), multiple, mode="reflect")
             outputs.append(crop_padding(_run(model, padded).float(), pads).to(images.device))
+    result = torch.cat(outputs)
+    return result[0] if single else result
+
+
+def flip_average_predict(
+    model: nn.Module,
+    images: torch.Tensor,
+    flips: Sequence[str] = ("none", "hflip"),
+    batch_size: int = 8,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Test-time augmentation: mean logits N×K×H×W of the images under each of ``flips``, every prediction flipped back.
+
+    ``flips`` names views from :data:`FLIPS` ("none", "hflip" left-right, "vflip" up-down, "hvflip" both); use only
+    flips the training augmentation used (a street scene is never upside down). Costs one forward pass per view.
+    Same conventions as :func:`whole_image_predict`: eval mode and no autograd, train state restored.
+    """
+    x, single, run_on = _prepare(model, images, device)
+    batch_size = check_int("batch_size", batch_size)
+    if isinstance(flips, str) or not len(flips):
+        raise ValueError(f"flips={flips!r} must be a non-empty list of view names from {', '.join(map(repr, FLIPS))}, "
+                         f"e.g. flips=('none', 'hflip').")
+    unknown = [f for f in flips if f not in FLIPS]
+    if unknown:
+        raise ValueError(f"flips has unknown view(s) {unknown}; use some of {', '.join(map(repr, FLIPS))}.")
+    outputs = []
+    with _EvalMode(model):
+        for first in range(0, x.shape[0], batch_size):
+            batch = x[first : first + batch_size].to(run_on)
+            total = None
+            for name in flips:
+                axes = FLIPS[name]
+                view = batch.flip(axes) if axes else batch
+                logits = _run(model, view).float()
+                logits = logits.flip(axes) if axes else logits
+                total = logits if total is None else total + logits
+            assert total is not None
+            outputs.append((total / len(flips)).to(images.device))
     result = torch.cat(outputs)
     return result[0] if single else result

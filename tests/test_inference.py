@@ -12,7 +12,9 @@ from torch import nn
 from course_lib.inference import (
     BLEND_MODES,
     blend_weights,
+    FLIPS,
     crop_padding,
+    flip_average_predict,
     pad_to_multiple,
     sliding_window_predict,
     tile_starts,
@@ -277,3 +279,41 @@ def test_prediction_rejects_bad_input():
 
     with pytest.raises(TypeError, match="returned dict"):
         whole_image_predict(Dict(), x)
+
+
+# ------------------------------------------------------------------------------------------------- flip averaging
+def test_flip_average_of_one_view_is_the_plain_prediction_and_flips_are_undone():
+    model = _conv_model()
+    images = torch.rand(3, 3, 21, 34, generator=torch.Generator().manual_seed(2))
+    plain = model(images)
+    torch.testing.assert_close(flip_average_predict(model, images, flips=("none",), batch_size=2), plain)
+    mirrored = torch.flip(model(torch.flip(images, (-1,))), (-1,))  # the mirror image's prediction, flipped back
+    torch.testing.assert_close(flip_average_predict(model, images, flips=("hflip",)), mirrored)
+    torch.testing.assert_close(flip_average_predict(model, images), (plain + mirrored) / 2)
+    four = flip_average_predict(model, images, flips=tuple(FLIPS), batch_size=1)
+    upside = torch.flip(model(torch.flip(images, (-2, -1))), (-2, -1))
+    vertical = torch.flip(model(torch.flip(images, (-2,))), (-2,))
+    torch.testing.assert_close(four, (plain + mirrored + vertical + upside) / 4)
+
+
+def test_flip_average_is_exactly_mirror_symmetric_and_keeps_single_images():
+    model = _conv_model()
+    image = torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(3))
+    both = flip_average_predict(model, image)
+    assert both.shape == (1, 30, 40)
+    # averaging over {image, mirror} makes the prediction of the mirrored image the mirror of the prediction
+    torch.testing.assert_close(flip_average_predict(model, image.flip(-1)), both.flip(-1))
+    assert not torch.allclose(model(image[None])[0].flip(-1), model(image.flip(-1)[None])[0])  # the model alone is not
+
+
+def test_flip_average_uses_eval_mode_and_rejects_bad_flips():
+    model = _pointwise_model().train()
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.equal(flip_average_predict(model, x), flip_average_predict(model, x))  # dropout off
+    assert model.training
+    with pytest.raises(ValueError, match="flips='hflip'"):
+        flip_average_predict(model, x, flips="hflip")
+    with pytest.raises(ValueError, match="rot90"):
+        flip_average_predict(model, x, flips=("none", "rot90"))
+    with pytest.raises(ValueError, match="batch_size=0"):
+        flip_average_predict(model, x, batch_size=0)
