@@ -12,12 +12,7 @@ from torch import nn
 from course_lib import attention as A
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _qkv(seed: int, shape_q=(2, 5, 6), shape_k=(2, 7, 6), d_v: int = 3):

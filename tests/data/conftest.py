@@ -20,14 +20,8 @@ def _mirror_path() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """These tests run many small tensor ops, which extra threads only slow down on a shared 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test in this folder runs on one torch thread (the shared fixture in tests/conftest.py)."""
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,8 @@ check behaviour, not multi-thread speed.
 from __future__ import annotations
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test in this folder runs on one torch thread (the shared fixture in tests/conftest.py)."""

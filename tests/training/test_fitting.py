@@ -20,13 +20,7 @@ from course_lib.runtime import seed_everything
 from course_lib.training import History, evaluate, fit, fit_detection, predict
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One torch thread: the shared 2-core test machine makes two threads wait on each other (much slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def squares(n: int = 16, size: int = 32, seed: int = 0) -> TensorDataset:
